@@ -1,0 +1,2 @@
+// Package bounce is a Postern daemon (manual to come).
+package bounce

@@ -1,0 +1,2 @@
+// Package cleanup is a Postern daemon (manual to come).
+package cleanup

@@ -1,0 +1,2 @@
+// Package discard is a Postern daemon (manual to come).
+package discard

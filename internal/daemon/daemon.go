@@ -1,0 +1,191 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/maillog"
+)
+
+// Env is everything a daemon gets from master.
+type Env struct {
+	Command string // the daemon: smtpd, cleanup, smtp, …
+	Service string // the master.cf service name: smtp, submission, relay, …
+	Type    string // inet, unix, unix-dgram, fifo, pass
+	// Config is main.cf with this service's -o overrides and service_name
+	// applied. Only the daemon's main.go reads it.
+	Config    *config.Config
+	Args      []string // master.cf command arguments other than -o
+	Listeners []net.Listener
+	MaxProc   int // most clients served at once; 0 = no limit
+	Log       *maillog.Logger
+	// Wakeup receives master's wake-ups (the wakeup column). Never closed.
+	Wakeup <-chan struct{}
+
+	status    *os.File
+	readyOnce sync.Once
+}
+
+// Ready tells master the daemon is serving. Call it once every listener is
+// being accepted on; master's "postfix start" waits for it.
+func (e *Env) Ready() {
+	e.readyOnce.Do(func() {
+		if e.status != nil {
+			fmt.Fprintf(e.status, "%s\n", MsgReady)
+		}
+	})
+}
+
+// ServeFunc runs a daemon until ctx is cancelled (graceful stop: stop
+// accepting, finish what is under way, return) or a fatal error.
+type ServeFunc func(ctx context.Context, env *Env) error
+
+// Run is the body of "postern daemon COMMAND args…": it builds the Env
+// from what master passed, runs serve, and exits. It never returns.
+func Run(command string, args []string, serve ServeFunc) {
+	pid := os.Getpid()
+	early := maillog.New(os.Stderr, "postern", command, pid)
+	env, err := setup(command, args)
+	if err != nil {
+		early.Fatal("%v", err)
+	}
+	log := env.Log
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	// A second signal after the graceful stop began means "now".
+	go func() {
+		<-ctx.Done()
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGTERM, syscall.SIGINT)
+		<-c
+		os.Exit(1)
+	}()
+	signal.Ignore(syscall.SIGPIPE, syscall.SIGHUP)
+	if err := serve(ctx, env); err != nil && !errors.Is(err, context.Canceled) {
+		log.Fatal("%v", err)
+	}
+	os.Exit(0)
+}
+
+// setup reads the descriptor map and the environment.
+func setup(command string, args []string) (*Env, error) {
+	if want := os.Getenv(EnvBuild); want != "" {
+		have, err := BuildID()
+		if err != nil {
+			return nil, err
+		}
+		if have != want {
+			return nil, fmt.Errorf("this binary (build %s) is not master's (build %s): restart Postern after an upgrade", short(have), short(want))
+		}
+	}
+	opts, rest, err := ParseArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(config.ResolveDir(os.Getenv(EnvConfig)))
+	if err != nil {
+		return nil, err
+	}
+	name, typ, _ := strings.Cut(os.Getenv(EnvService), "/")
+	if name == "" {
+		name = command
+	}
+	all := append([]config.Option{{Name: "service_name", Value: name}, {Name: "process_name", Value: command}}, opts...)
+	cfg = cfg.With(all)
+	env := &Env{Command: command, Service: name, Type: typ, Config: cfg, Args: rest}
+	r := cfg.Reader()
+	env.Log = maillog.New(os.Stderr, r.String("syslog_name"), command, os.Getpid())
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	if s := os.Getenv(EnvMaxProc); s != "" {
+		if env.MaxProc, err = strconv.Atoi(s); err != nil {
+			return nil, fmt.Errorf("bad %s=%q from master", EnvMaxProc, s)
+		}
+	}
+	n := 0
+	if s := os.Getenv(EnvListeners); s != "" {
+		if n, err = strconv.Atoi(s); err != nil {
+			return nil, fmt.Errorf("bad %s=%q from master", EnvListeners, s)
+		}
+	}
+	for i := range n {
+		f := os.NewFile(uintptr(FDFirstListener+i), fmt.Sprintf("listener %d", i))
+		ln, err := net.FileListener(f)
+		if err != nil {
+			return nil, fmt.Errorf("listener %d from master: %w", i, err)
+		}
+		f.Close()
+		env.Listeners = append(env.Listeners, ln)
+	}
+	wake := make(chan struct{}, 1)
+	env.Wakeup = wake
+	if os.Getenv(EnvBuild) != "" {
+		env.status = os.NewFile(FDStatus, "status")
+		go readStatus(env.status, wake)
+	}
+	return env, nil
+}
+
+// readStatus turns master's "wakeup" lines into non-blocking signals. When
+// master goes away the socket closes and the daemon stops: a child never
+// outlives its master.
+func readStatus(f *os.File, wake chan<- struct{}) {
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if sc.Text() == MsgWakeup {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGTERM) //nolint:errcheck // best effort
+}
+
+// ParseArgs splits master.cf command arguments into -o overrides and the
+// rest. "-o name=value" and "-oname=value" are accepted.
+func ParseArgs(args []string) ([]config.Option, []string, error) {
+	var opts []config.Option
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		var kv string
+		switch {
+		case a == "-o":
+			if i+1 >= len(args) {
+				return nil, nil, errors.New("-o needs name=value")
+			}
+			i++
+			kv = args[i]
+		case strings.HasPrefix(a, "-o"):
+			kv = a[2:]
+		default:
+			rest = append(rest, a)
+			continue
+		}
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, nil, fmt.Errorf("-o %s: expected name=value", kv)
+		}
+		opts = append(opts, config.Option{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)})
+	}
+	return opts, rest, nil
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

@@ -1,0 +1,250 @@
+// Package load holds the load benchmarks of the running binary: a load
+// generator on loopback against a real instance, measured in the same run
+// as the disk's own durable-create rate, because the machines these run on
+// are shared and noisy. Run them with
+//
+//	make bench
+//	go test -run '^$' -bench . ./internal/mtatest/load/
+//
+// Every benchmark reports msgs/s, the raw rate of the disk (create, write
+// 4 KB, fsync, rename, fsync the directory) with one writer and with as
+// many writers as sessions, the ratio of the two, p50/p99 of the time from
+// the end of DATA to the 250 reply, and the CPU time all Postern processes
+// spent per message.
+package load
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/postern-mta/postern/internal/mtatest"
+)
+
+const (
+	sessions    = 20
+	messageSize = 4096
+)
+
+func message(i int) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "From: load@client.test\r\nTo: sink@remote.test\r\nSubject: load %d\r\nMessage-ID: <load.%d@client.test>\r\n\r\n", i, i)
+	line := strings.Repeat("x", 70) + "\r\n"
+	for b.Len() < messageSize {
+		b.WriteString(line)
+	}
+	return b.Bytes()
+}
+
+// rawRate measures the disk's durable create rate in dir with the given
+// number of writers: messages per second.
+func rawRate(b *testing.B, dir string, writers int, d time.Duration) float64 {
+	b.Helper()
+	data := bytes.Repeat([]byte("y"), messageSize)
+	var n atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				tmp := filepath.Join(dir, fmt.Sprintf("t%d.%d", w, i))
+				f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				f.Write(data)
+				f.Sync()
+				f.Close()
+				final := filepath.Join(dir, fmt.Sprintf("f%d.%d", w, i))
+				os.Rename(tmp, final)
+				df, _ := os.Open(dir)
+				df.Sync()
+				df.Close()
+				os.Remove(final)
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n.Load()) / d.Seconds()
+}
+
+// cpuTicks sums user+system clock ticks of master and its children.
+func cpuTicks(b *testing.B, in *mtatest.Instance) int64 {
+	b.Helper()
+	pidb, err := os.ReadFile(filepath.Join(in.QueueDir, "pid", "master.pid"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	master, _ := strconv.Atoi(strings.TrimSpace(string(pidb)))
+	ents, _ := os.ReadDir("/proc")
+	var total int64
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the ")" that ends the command name.
+		s := string(stat)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		if len(f) < 13 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		if pid != master && ppid != master {
+			continue
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		total += ut + st
+	}
+	return total
+}
+
+const ticksPerSecond = 100 // USER_HZ on Linux
+
+// send runs sessions concurrent SMTP sessions that send total messages,
+// and returns the end-of-DATA→250 latencies.
+func send(b *testing.B, addr string, conc, total int) []time.Duration {
+	b.Helper()
+	var next atomic.Int64
+	lat := make([][]time.Duration, conc)
+	var wg sync.WaitGroup
+	for s := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := smtp.Dial(addr)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			defer c.Close()
+			if err := c.Hello("client.test"); err != nil {
+				b.Error(err)
+				return
+			}
+			for {
+				i := int(next.Add(1))
+				if i > total {
+					break
+				}
+				if err := c.Mail("load@client.test", nil); err != nil {
+					b.Error(err)
+					return
+				}
+				if err := c.Rcpt("sink@remote.test", nil); err != nil {
+					b.Error(err)
+					return
+				}
+				w, err := c.Data()
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				w.Write(message(i))
+				start := time.Now()
+				if err := w.Close(); err != nil {
+					b.Error(err)
+					return
+				}
+				lat[s] = append(lat[s], time.Since(start))
+			}
+			c.Quit()
+		}()
+	}
+	wg.Wait()
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	return all
+}
+
+func percentile(d []time.Duration, p float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	return float64(d[min(len(d)-1, int(float64(len(d))*p))].Microseconds()) / 1000
+}
+
+func newInstance(b *testing.B) *mtatest.Instance {
+	in := mtatest.New(b)
+	in.Set("smtpd_peername_lookup", "no")
+	in.Set("maillog_file", filepath.Join(in.Dir, "maillog"))
+	return in
+}
+
+// BenchmarkAccept: 20 sessions send 4 KB messages with one recipient to an
+// instance that discards what it delivers; how fast mail is accepted
+// (queued durably) compared with the disk's raw rate.
+func BenchmarkAccept(b *testing.B) {
+	for _, conc := range []int{1, sessions} {
+		b.Run(fmt.Sprintf("sessions=%d", conc), func(b *testing.B) {
+			in := newInstance(b)
+			in.Set("default_transport", "discard")
+			in.Start()
+			raw1 := rawRate(b, in.Dir, 1, 2*time.Second)
+			rawN := rawRate(b, in.Dir, conc, 2*time.Second)
+			total := max(b.N, 200*conc)
+			cpu0 := cpuTicks(b, in)
+			start := time.Now()
+			lat := send(b, in.SMTPAddr, conc, total)
+			elapsed := time.Since(start)
+			cpu := float64(cpuTicks(b, in)-cpu0) / ticksPerSecond
+			rate := float64(len(lat)) / elapsed.Seconds()
+			b.ReportMetric(rate, "msgs/s")
+			b.ReportMetric(raw1, "raw1/s")
+			b.ReportMetric(rawN, "rawN/s")
+			b.ReportMetric(rate/rawN, "ratio")
+			b.ReportMetric(percentile(lat, 0.5), "p50-ms")
+			b.ReportMetric(percentile(lat, 0.99), "p99-ms")
+			b.ReportMetric(cpu*1000/float64(len(lat)), "cpu-ms/msg")
+		})
+	}
+}
+
+// BenchmarkRelay: 20 sessions → Postern → a loopback sink; delivered
+// messages per second compared with the disk's raw rate, and the CPU all
+// Postern processes spend per relayed message.
+func BenchmarkRelay(b *testing.B) {
+	in := newInstance(b)
+	sink := mtatest.NewSink(b)
+	in.Set("relayhost", "["+strings.Replace(sink.Addr, ":", "]:", 1))
+	in.Start()
+	raw := rawRate(b, in.Dir, sessions, 2*time.Second)
+	total := max(b.N, 4000)
+	cpu0 := cpuTicks(b, in)
+	start := time.Now()
+	lat := send(b, in.SMTPAddr, sessions, total)
+	mtatest.WaitFor(b, 5*time.Minute, "every message at the sink", func() bool { return sink.Count() >= total })
+	elapsed := time.Since(start)
+	mtatest.WaitFor(b, time.Minute, "an empty queue", func() bool {
+		return strings.Contains(in.Run("postqueue", "-p").Stdout, "Mail queue is empty")
+	})
+	cpu := float64(cpuTicks(b, in)-cpu0) / ticksPerSecond
+	rate := float64(sink.Count()) / elapsed.Seconds()
+	b.ReportMetric(rate, "msgs/s")
+	b.ReportMetric(raw, "rawN/s")
+	b.ReportMetric(rate/raw, "ratio")
+	b.ReportMetric(percentile(lat, 0.99), "p99-ms")
+	b.ReportMetric(cpu*1000/float64(total), "cpu-ms/msg")
+}

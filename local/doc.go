@@ -1,0 +1,2 @@
+// Package local is a Postern daemon (manual to come).
+package local

@@ -1,0 +1,225 @@
+package master
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/postern-mta/postern/internal/daemon"
+	"github.com/postern-mta/postern/internal/maillog"
+)
+
+// child is one daemon process.
+type child struct {
+	run     *running
+	gen     int // the running's generation it was started for
+	cmd     *exec.Cmd
+	pid     int
+	status  *os.File // master's end of the status socket
+	started time.Time
+	ready   bool
+	stopped bool // master asked it to stop (reload, removal, shutdown)
+	// lastLog is the last line it logged, for a startup failure's reason.
+	lastLog string
+}
+
+// exitEvent reports a child's end.
+type exitEvent struct {
+	c     *child
+	state *os.ProcessState
+	err   error
+}
+
+// spawn starts a child for r. Its log lines go to the sink, its "ready" and
+// its exit come back to the master loop as events.
+func (m *Master) spawn(r *running) (*child, error) {
+	svc := r.svc
+	pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: status socket: %w", svc, err)
+	}
+	mine := os.NewFile(uintptr(pair[0]), "status")
+	theirs := os.NewFile(uintptr(pair[1]), "status")
+	defer theirs.Close()
+	logR, logW, err := os.Pipe()
+	if err != nil {
+		mine.Close()
+		return nil, fmt.Errorf("start %s: log pipe: %w", svc, err)
+	}
+	defer logW.Close()
+
+	args := []string{"postern", "daemon", svc.daemon}
+	for _, o := range svc.Options {
+		args = append(args, "-o", o.Name+"="+o.Value)
+	}
+	args = append(args, svc.Args...)
+	cmd := &exec.Cmd{
+		Path:   m.exe,
+		Args:   args,
+		Dir:    m.cfg.QueueDir,
+		Stderr: logW,
+		Env:    m.childEnv(r),
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, theirs)
+	for _, l := range r.lns {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, l.file)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if cred := m.credentialFor(svc); cred != nil {
+		cmd.SysProcAttr.Credential = cred
+	}
+	if err := cmd.Start(); err != nil {
+		mine.Close()
+		logR.Close()
+		return nil, fmt.Errorf("start %s: %w", svc, err)
+	}
+	c := &child{run: r, gen: r.gen, cmd: cmd, pid: cmd.Process.Pid, status: mine, started: time.Now()}
+	prefix := maillog.Prefix(m.cfg.SyslogName, svc.daemon, c.pid)
+	go m.readLog(c, logR, prefix)
+	go m.readStatus(c)
+	go func() {
+		err := cmd.Wait()
+		m.events <- exitEvent{c: c, state: cmd.ProcessState, err: err}
+	}()
+	return c, nil
+}
+
+func (m *Master) childEnv(r *running) []string {
+	env := []string{
+		daemon.EnvConfig + "=" + m.cfg.ConfigDir,
+		daemon.EnvBuild + "=" + m.buildID,
+		daemon.EnvService + "=" + r.svc.Name + "/" + r.svc.Type,
+		daemon.EnvListeners + "=" + strconv.Itoa(len(r.lns)),
+		daemon.EnvMaxProc + "=" + strconv.Itoa(r.svc.maxProc),
+		"PATH=/usr/bin:/bin:/usr/sbin:/sbin",
+	}
+	for _, name := range m.cfg.ImportEnvironment {
+		k, v, hasValue := strings.Cut(name, "=")
+		if hasValue {
+			env = append(env, k+"="+v)
+		} else if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// credentialFor gives the credentials a child starts with: mail_owner for
+// unprivileged services when master runs as root, none otherwise (root
+// stays root for local/virtual/pipe/spawn, which start each delivery as
+// the recipient in a process of its own; an ordinary user's master runs
+// everything as that user).
+func (m *Master) credentialFor(svc *service) *syscall.Credential {
+	if !m.ident.Root || !svc.Unpriv {
+		return nil
+	}
+	return &syscall.Credential{Uid: uint32(m.ident.UID), Gid: uint32(m.ident.GID), Groups: []uint32{}}
+}
+
+// readLog copies a child's log lines to the sink. A line that does not
+// carry the daemon prefix (a Go panic trace, say) gets the child's.
+func (m *Master) readLog(c *child, f *os.File, prefix string) {
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 64<<10)
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 {
+			if line[len(line)-1] == '\n' {
+				line = line[:len(line)-1]
+			}
+			if !hasLogPrefix(line) {
+				line = append([]byte(prefix), line...)
+			}
+			m.sink.write(line)
+			if m.wantLastLog(c) {
+				m.setLastLog(c, string(line))
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// hasLogPrefix reports whether a line starts like "name[123]: " or
+// "name/svc[123]: ".
+func hasLogPrefix(line []byte) bool {
+	i := bytes.Index(line, []byte("]: "))
+	if i <= 0 || i > 128 {
+		return false
+	}
+	j := bytes.LastIndexByte(line[:i], '[')
+	if j <= 0 || j+1 == i || bytes.IndexByte(line[:j], ' ') >= 0 {
+		return false
+	}
+	for _, b := range line[j+1 : i] {
+		if b < '0' || b > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *Master) wantLastLog(c *child) bool {
+	m.lastMu.Lock()
+	defer m.lastMu.Unlock()
+	return !c.ready
+}
+
+func (m *Master) setLastLog(c *child, line string) {
+	m.lastMu.Lock()
+	c.lastLog = line
+	m.lastMu.Unlock()
+}
+
+func (m *Master) lastLog(c *child) string {
+	m.lastMu.Lock()
+	defer m.lastMu.Unlock()
+	return c.lastLog
+}
+
+// readStatus turns the child's "ready" into an event.
+func (m *Master) readStatus(c *child) {
+	sc := bufio.NewScanner(c.status)
+	for sc.Scan() {
+		if sc.Text() == daemon.MsgReady {
+			m.events <- readyEvent{c: c}
+		}
+	}
+}
+
+type readyEvent struct{ c *child }
+
+// wake sends a wake-up to a child; a child too busy to read its status
+// socket does not block master.
+func (c *child) wake() {
+	c.status.SetWriteDeadline(time.Now().Add(100 * time.Millisecond)) //nolint:errcheck // best effort
+	fmt.Fprintf(c.status, "%s\n", daemon.MsgWakeup)
+}
+
+// signal sends sig to the child.
+func (c *child) signal(sig syscall.Signal) {
+	if c.cmd.Process != nil {
+		c.cmd.Process.Signal(sig) //nolint:errcheck // it may be gone already
+	}
+}
+
+// describeExit gives Postfix's wording for how a process ended.
+func describeExit(st *os.ProcessState) string {
+	if st == nil {
+		return "exit status unknown"
+	}
+	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return fmt.Sprintf("killed by signal %d", int(ws.Signal()))
+	}
+	return fmt.Sprintf("exit status %d", st.ExitCode())
+}

@@ -1,0 +1,97 @@
+// Package master is Postern's resident process: it reads master.cf, opens
+// every listener itself, starts one child process per service, restarts
+// children that die, and reloads or stops the whole mail system on a
+// signal. It is started by "postfix start" (or "postfix start-fg"), never
+// by hand.
+//
+// # Synopsis
+//
+//	postern master [-c config_dir] [-f] [-s fd]
+//
+// # Description
+//
+// Each master.cf line names a service. Master binds its listener (a TCP
+// address for inet, a Unix socket under private/ or public/ for unix) and
+// starts the one Postern binary as "postern daemon COMMAND" with the
+// service's -o overrides and arguments, handing it the listener through
+// the descriptor map of internal/daemon. A Go daemon serves many clients
+// at once; maxproc keeps its Postfix meaning for the administrator — the
+// most clients the service serves at once (0: no limit, "-":
+// default_process_limit) — and further clients wait in the kernel's
+// backlog.
+//
+// Listeners live in master for the life of the service: a child that
+// crashes is replaced while its clients queue in the backlog, and a reload
+// starts new children beside the old ones, which stop accepting and finish
+// their sessions, so no client is refused during a reload.
+//
+// A child that dies after it was serving is restarted after a short delay
+// that doubles with each crash in a row (50 ms up to 10 s). A child that
+// dies before it ever said it was ready has a broken startup: master logs
+//
+//	warning: process smtpd pid 1234 exit status 1
+//	warning: smtpd: bad command startup -- throttling
+//
+// and waits service_throttle_time before trying again. At "postfix start"
+// such a failure aborts the start with the child's last log line as the
+// reason.
+//
+// Services whose commands Postfix has but Postern does its own way
+// (trivial-rewrite, tlsmgr, scache, proxymap, postlogd, …) or lacks are
+// skipped with one warning line each, so a stock Postfix master.cf starts.
+// A pipe or spawn service whose program or user does not exist on this
+// host is skipped the same way.
+//
+// The wakeup column makes master send the child a wake-up every so many
+// seconds (pickup and qmgr scan on it).
+//
+// # Signals
+//
+// SIGHUP reloads main.cf and master.cf (a configuration that does not load
+// is logged and ignored); SIGTERM stops gracefully (children get SIGTERM,
+// then SIGKILL after postern_stop_timeout); SIGQUIT aborts (children are
+// killed at once).
+//
+// # Security
+//
+// Started as root, master stays root to bind privileged ports and to start
+// the delivery agents that run commands and write mailboxes as their
+// users (unpriv column n: local, virtual, pipe, spawn). Every other child
+// starts with mail_owner's user and group IDs (no supplementary groups).
+// mail_owner must exist and must not be root. Started by an ordinary user,
+// master and every child run as that user: the development and test mode,
+// through the same code.
+//
+// The chroot column is read but not applied yet: every service runs
+// unchrooted.
+//
+// # Logging
+//
+// Children write their log lines to their standard error, which master
+// reads; master adds the time and host and writes each line to
+// maillog_file, to its standard error with -f (when maillog_file is not
+// set), or to syslog through /dev/log with facility mail.
+//
+// # Configuration
+//
+//	queue_directory         where the queues, sockets and pid file live
+//	mail_owner              the account unprivileged daemons run as
+//	setgid_group            group of maildrop/ and public/
+//	inet_interfaces         addresses inet services listen on when master.cf gives none
+//	inet_protocols          ipv4, ipv6 or all
+//	default_process_limit   maxproc when master.cf says "-"
+//	service_throttle_time   pause after a bad command startup
+//	postern_stop_timeout    grace for children on stop before SIGKILL
+//	postern_start_timeout   how long start waits for every service to be ready
+//	maillog_file            log file (empty: syslog, or stderr in the foreground)
+//	maillog_file_prefixes   allowed prefixes for maillog_file
+//	syslog_name             name in front of every log line
+//	import_environment      environment passed to children
+//	hash_queue_names, hash_queue_depth  queue directory hashing
+//
+// # Files
+//
+//	$config_directory/main.cf, $config_directory/master.cf
+//	$queue_directory/pid/master.pid   pid file and lock
+//	$queue_directory/private/, public/  service sockets
+package master

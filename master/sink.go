@@ -1,0 +1,126 @@
+package master
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/postern-mta/postern/internal/maillog"
+)
+
+// sink is where every log line ends: maillog_file, master's standard error
+// (start-fg) or syslog. Lines arrive already prefixed with
+// "name/daemon[pid]: "; the sink adds the time and host, or, for syslog,
+// the priority.
+type sink struct {
+	mu     sync.Mutex
+	w      io.Writer // file or stderr; nil with syslog
+	file   *os.File
+	path   string
+	syslog net.Conn
+	host   string
+	buf    []byte
+	now    func() time.Time
+}
+
+// openSink opens the log destination: path if set, else stderr when
+// foreground, else syslog at /dev/log.
+func openSink(path string, foreground bool, host string) (*sink, error) {
+	s := &sink{host: host, now: time.Now, path: path}
+	switch {
+	case path != "":
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			return nil, fmt.Errorf("open maillog_file: %w", err)
+		}
+		s.file, s.w = f, f
+	case foreground:
+		s.w = os.Stderr
+	default:
+		c, err := net.Dial("unixgram", "/dev/log")
+		if err != nil {
+			// No syslog daemon: keep the lines rather than lose them.
+			s.w = os.Stderr
+			return s, nil
+		}
+		s.syslog = c
+	}
+	return s, nil
+}
+
+// reopen reopens maillog_file (after a log rotation, on reload).
+func (s *sink) reopen() error {
+	if s.path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return fmt.Errorf("reopen maillog_file: %w", err)
+	}
+	s.mu.Lock()
+	old := s.file
+	s.file, s.w = f, f
+	s.mu.Unlock()
+	old.Close()
+	return nil
+}
+
+// write logs one line (without its newline).
+func (s *sink) write(line []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.syslog != nil {
+		s.buf = append(s.buf[:0], '<')
+		s.buf = fmt.Appendf(s.buf, "%d", 2*8+severity(line))
+		s.buf = append(s.buf, '>')
+		s.buf = s.now().AppendFormat(s.buf, time.Stamp)
+		s.buf = append(s.buf, ' ')
+		s.buf = append(s.buf, line...)
+		s.syslog.Write(s.buf) //nolint:errcheck // syslog is best effort, like Postfix's
+		return
+	}
+	s.buf = maillog.Stamp(s.buf[:0], s.now(), s.host, line)
+	s.buf = append(s.buf, '\n')
+	s.w.Write(s.buf) //nolint:errcheck // nowhere else to report it
+}
+
+// severity maps a line's "warning: "/"fatal: " word to a syslog level
+// (facility mail is added by the caller).
+func severity(line []byte) int {
+	i := bytes.Index(line, []byte("]: "))
+	if i < 0 {
+		return 6
+	}
+	rest := string(line[i+3:])
+	switch {
+	case strings.HasPrefix(rest, "warning: "):
+		return 4
+	case strings.HasPrefix(rest, "error: "):
+		return 3
+	case strings.HasPrefix(rest, "fatal: "), strings.HasPrefix(rest, "panic: "):
+		return 2
+	}
+	return 6
+}
+
+// Write lets master's own Logger write into the sink.
+func (s *sink) Write(p []byte) (int, error) {
+	for _, line := range bytes.Split(bytes.TrimSuffix(p, []byte("\n")), []byte("\n")) {
+		s.write(line)
+	}
+	return len(p), nil
+}
+
+func (s *sink) close() {
+	if s.file != nil {
+		s.file.Close()
+	}
+	if s.syslog != nil {
+		s.syslog.Close()
+	}
+}

@@ -1,0 +1,2 @@
+// Package pickup is a Postern daemon (manual to come).
+package pickup

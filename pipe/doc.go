@@ -1,0 +1,2 @@
+// Package pipe is a Postern daemon (manual to come).
+package pipe

@@ -1,0 +1,2 @@
+// Package postsuper is the queue superintendent command (manual to come).
+package postsuper

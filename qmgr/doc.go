@@ -1,0 +1,2 @@
+// Package qmgr is a Postern daemon (manual to come).
+package qmgr

@@ -1,0 +1,2 @@
+// Package qmqpd is a Postern daemon (manual to come).
+package qmqpd

@@ -1,0 +1,2 @@
+// Package showq is a Postern daemon (manual to come).
+package showq

@@ -1,0 +1,2 @@
+// Package smtp is a Postern daemon (manual to come).
+package smtp

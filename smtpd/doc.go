@@ -1,0 +1,2 @@
+// Package smtpd is a Postern daemon (manual to come).
+package smtpd

@@ -1,0 +1,2 @@
+// Package spawn is a Postern daemon (manual to come).
+package spawn

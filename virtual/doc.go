@@ -1,0 +1,2 @@
+// Package virtual is a Postern daemon (manual to come).
+package virtual
