@@ -5,9 +5,9 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -19,7 +19,8 @@ import (
 type child struct {
 	run     *running
 	gen     int // the running's generation it was started for
-	cmd     *exec.Cmd
+	proc    *os.Process
+	exited  atomic.Bool
 	pid     int
 	status  *os.File // master's end of the status socket
 	started time.Time
@@ -38,6 +39,9 @@ type exitEvent struct {
 
 // spawn starts a child for r. Its log lines go to the sink, its "ready" and
 // its exit come back to the master loop as events.
+//
+// The child is started with syscall.ForkExec rather than exec.Cmd: the
+// listeners are passed as raw descriptors (see listener).
 func (m *Master) spawn(r *running) (*child, error) {
 	svc := r.svc
 	pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
@@ -45,53 +49,63 @@ func (m *Master) spawn(r *running) (*child, error) {
 		return nil, fmt.Errorf("start %s: status socket: %w", svc, err)
 	}
 	mine := os.NewFile(uintptr(pair[0]), "status")
-	theirs := os.NewFile(uintptr(pair[1]), "status")
-	defer theirs.Close()
-	logR, logW, err := os.Pipe()
-	if err != nil {
+	defer syscall.Close(pair[1])
+	var logp [2]int
+	if err := syscall.Pipe2(logp[:], syscall.O_CLOEXEC); err != nil {
 		mine.Close()
 		return nil, fmt.Errorf("start %s: log pipe: %w", svc, err)
 	}
-	defer logW.Close()
+	logR := os.NewFile(uintptr(logp[0]), "log")
+	defer syscall.Close(logp[1])
 
 	args := []string{"postern", "daemon", svc.daemon}
 	for _, o := range svc.Options {
 		args = append(args, "-o", o.Name+"="+o.Value)
 	}
 	args = append(args, svc.Args...)
-	cmd := &exec.Cmd{
-		Path:   m.exe,
-		Args:   args,
-		Dir:    m.cfg.QueueDir,
-		Stderr: logW,
-		Env:    m.childEnv(r),
-	}
-	cmd.ExtraFiles = append(cmd.ExtraFiles, theirs)
+	files := []uintptr{uintptr(m.devnull), uintptr(m.devnull), uintptr(logp[1]), uintptr(pair[1])}
 	for _, l := range r.lns {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, l.file)
+		files = append(files, uintptr(l.fd))
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if cred := m.credentialFor(svc); cred != nil {
-		cmd.SysProcAttr.Credential = cred
+	attr := &syscall.ProcAttr{
+		Dir:   m.cfg.QueueDir,
+		Env:   m.childEnv(r),
+		Files: files,
+		Sys:   &syscall.SysProcAttr{Setpgid: true, Credential: m.credentialFor(svc)},
 	}
-	if err := cmd.Start(); err != nil {
+	pid, err := syscall.ForkExec(m.exe, args, attr)
+	if err != nil {
 		mine.Close()
 		logR.Close()
 		return nil, fmt.Errorf("start %s: %w", svc, err)
 	}
-	c := &child{run: r, gen: r.gen, cmd: cmd, pid: cmd.Process.Pid, status: mine, started: time.Now()}
-	prefix := maillog.Prefix(m.cfg.SyslogName, svc.daemon, c.pid)
+	proc, err := os.FindProcess(pid)
+	if err != nil {
+		mine.Close()
+		logR.Close()
+		return nil, fmt.Errorf("start %s: %w", svc, err)
+	}
+	c := &child{run: r, gen: r.gen, proc: proc, pid: pid, status: mine, started: time.Now()}
+	name := m.cfg.SyslogName
+	for _, o := range svc.Options {
+		if o.Name == "syslog_name" {
+			name = strings.ReplaceAll(strings.ReplaceAll(o.Value, "${service_name}", svc.Name), "$service_name", svc.Name)
+		}
+	}
+	prefix := maillog.Prefix(name, svc.daemon, c.pid)
 	go m.readLog(c, logR, prefix)
 	go m.readStatus(c)
 	go func() {
-		err := cmd.Wait()
-		m.events <- exitEvent{c: c, state: cmd.ProcessState, err: err}
+		st, err := proc.Wait()
+		c.exited.Store(true)
+		m.events <- exitEvent{c: c, state: st, err: err}
 	}()
 	return c, nil
 }
 
 func (m *Master) childEnv(r *running) []string {
 	env := []string{
+		daemon.EnvOnDemand + "=" + onDemandFlag(r),
 		daemon.EnvConfig + "=" + m.cfg.ConfigDir,
 		daemon.EnvBuild + "=" + m.buildID,
 		daemon.EnvService + "=" + r.svc.Name + "/" + r.svc.Type,
@@ -208,9 +222,14 @@ func (c *child) wake() {
 
 // signal sends sig to the child.
 func (c *child) signal(sig syscall.Signal) {
-	if c.cmd.Process != nil {
-		c.cmd.Process.Signal(sig) //nolint:errcheck // it may be gone already
+	c.proc.Signal(sig) //nolint:errcheck // it may be gone already
+}
+
+func onDemandFlag(r *running) string {
+	if r.onDemand() {
+		return "1"
 	}
+	return "0"
 }
 
 // describeExit gives Postfix's wording for how a process ended.

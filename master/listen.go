@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // inetAddrs turns an inet service name ("smtp", "2525", "127.0.0.1:2525",
@@ -95,20 +97,46 @@ func ipv6Available() bool {
 }
 
 // listener is an open listening socket master keeps for the life of its
-// service, across child restarts and reloads.
+// service, across child restarts and reloads. Master holds it as a raw
+// descriptor: children share the socket's open file description, so
+// master must never switch it to blocking mode, which an *os.File's Fd()
+// (and so exec.Cmd.ExtraFiles) would do.
 type listener struct {
 	addr string
-	file *os.File // master's copy, handed to children
-	ln   net.Listener
+	fd   int
 }
 
 func (l *listener) close() {
-	if l.ln != nil {
-		l.ln.Close()
+	if l.fd >= 0 {
+		unix.Close(l.fd)
+		l.fd = -1
 	}
-	if l.file != nil {
-		l.file.Close()
+}
+
+// rawListener takes a descriptor of its own for ln's socket and closes ln.
+func rawListener(addr string, ln net.Listener) (*listener, error) {
+	sc, ok := ln.(syscall.Conn)
+	if !ok {
+		ln.Close()
+		return nil, fmt.Errorf("bind %s: not a socket listener", addr)
 	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("bind %s: %w", addr, err)
+	}
+	fd := -1
+	var derr error
+	if err := rc.Control(func(s uintptr) {
+		fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		derr = err
+	}
+	ln.Close()
+	if derr != nil {
+		return nil, fmt.Errorf("bind %s: dup: %w", addr, derr)
+	}
+	return &listener{addr: addr, fd: fd}, nil
 }
 
 // openInet binds a TCP listener.
@@ -127,12 +155,7 @@ func openInet(addr string) (*listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bind %s: %w", addr, err)
 	}
-	f, err := ln.(*net.TCPListener).File()
-	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("bind %s: %w", addr, err)
-	}
-	return &listener{addr: addr, file: f, ln: ln}, nil
+	return rawListener(addr, ln)
 }
 
 // openUnix makes a Unix stream socket at path, owned by uid/gid (-1: keep)
@@ -166,10 +189,5 @@ func openUnix(path string, uid, gid int, mode os.FileMode) (*listener, error) {
 		ln.Close()
 		return nil, fmt.Errorf("chmod %s: %w", path, err)
 	}
-	f, err := ul.File()
-	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("bind %s: %w", path, err)
-	}
-	return &listener{addr: path, file: f, ln: ln}, nil
+	return rawListener(path, ln)
 }

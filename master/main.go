@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/postern-mta/postern/internal/config"
@@ -157,7 +158,12 @@ func Main(args []string) int {
 	if err != nil {
 		return fail(err)
 	}
+	devnull, err := syscall.Open(os.DevNull, syscall.O_RDWR|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return fail(fmt.Errorf("open %s: %w", os.DevNull, err))
+	}
 	m := &Master{
+		devnull: devnull,
 		cfg:     cfg,
 		load:    load,
 		sink:    sk,

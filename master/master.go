@@ -24,6 +24,7 @@ type Master struct {
 	log     *maillog.Logger
 	sink    *sink
 	exe     string
+	devnull int
 	buildID string
 	ident   ident.Identity
 
@@ -51,6 +52,21 @@ type running struct {
 	ticker    *time.Ticker
 	tickStop  chan struct{}
 	removed   bool
+	// watch, while set, is the poller waiting for a client to start an
+	// on-demand service; closing it stops the poller.
+	watch chan struct{}
+}
+
+// onDemand reports whether master starts the service when a client
+// connects (and the daemon exits when idle), as Postfix does for every
+// service without a wakeup timer. Services with one (pickup, qmgr) always
+// run.
+func (r *running) onDemand() bool { return r.svc.Wakeup <= 0 }
+
+// demandEvent says a client is waiting on an on-demand service's listener.
+type demandEvent struct {
+	r   *running
+	gen int
 }
 
 type restartEvent struct {
@@ -179,6 +195,11 @@ func (m *Master) handle(ev any, starting bool) error {
 			m.closeIfGone(r)
 			return nil
 		}
+		if r.onDemand() && c.ready && ev.state != nil && ev.state.Success() {
+			// An idle daemon that went away: the next client brings it back.
+			m.arm(r)
+			return nil
+		}
 		how := describeExit(ev.state)
 		m.log.Warning("process %s pid %d %s", r.svc.daemon, c.pid, how)
 		if !c.ready {
@@ -197,6 +218,23 @@ func (m *Master) handle(ev any, starting bool) error {
 		m.scheduleRestart(r, backoff(r.failures, time.Since(c.started)))
 	case restartEvent:
 		r := ev.r
+		if r.removed || m.stopping || r.cur != nil || ev.gen != r.gen {
+			return nil
+		}
+		if r.onDemand() {
+			m.arm(r)
+			return nil
+		}
+		c, err := m.spawn(r)
+		if err != nil {
+			m.log.Warning("%v", err)
+			m.scheduleRestart(r, m.cfg.ThrottleTime)
+			return nil
+		}
+		r.cur = c
+	case demandEvent:
+		r := ev.r
+		m.disarm(r)
 		if r.removed || m.stopping || r.cur != nil || ev.gen != r.gen {
 			return nil
 		}
@@ -274,6 +312,7 @@ func (m *Master) apply(services []*service) error {
 			r.failures = 0
 		}
 		m.setWakeup(r)
+		m.disarm(r)
 		c, err := m.spawn(r)
 		if err != nil {
 			return err
@@ -286,6 +325,7 @@ func (m *Master) apply(services []*service) error {
 		}
 		r.removed = true
 		m.setWakeup(r)
+		m.disarm(r)
 		if r.timer != nil {
 			r.timer.Stop()
 		}
@@ -409,6 +449,7 @@ func (m *Master) shutdown(now bool) {
 	for _, r := range m.running {
 		r.removed = true
 		m.setWakeup(r)
+		m.disarm(r)
 		if r.timer != nil {
 			r.timer.Stop()
 		}
@@ -436,7 +477,7 @@ func (m *Master) shutdown(now bool) {
 			}
 		case <-grace.C:
 			for _, c := range all {
-				if c.cmd.ProcessState == nil {
+				if !c.exited.Load() {
 					c.signal(syscall.SIGKILL)
 				}
 			}

@@ -77,6 +77,16 @@ maximal_backoff_time = 60s
 	if err := writeIfMissing(filepath.Join(etc, "main.cf"), mainCF); err != nil {
 		return err
 	}
+	// The mailbox tree belongs to the account mail is delivered as.
+	mail := filepath.Join(base, "mail")
+	if err := os.MkdirAll(mail, 0o755); err != nil {
+		return err
+	}
+	if os.Getuid() == 0 {
+		if err := os.Chown(mail, uid, uid); err != nil {
+			return err
+		}
+	}
 	smtp := regexp.MustCompile(`(?m)^smtp(\s+)inet`)
 	masterCF := smtp.ReplaceAllString(config.DefaultMasterCF, "2525${1}inet")
 	return writeIfMissing(filepath.Join(etc, "master.cf"), masterCF)

@@ -1,12 +1,13 @@
-// Command postdrop is not written yet.
+// Command postdrop is Postern's set-group-ID mail posting agent: sendmail
+// runs it to put a message into the maildrop queue. See package postdrop.
 package main
 
 import (
-	"fmt"
 	"os"
+
+	"github.com/postern-mta/postern/postdrop"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "postdrop: fatal: not implemented yet")
-	os.Exit(75)
+	os.Exit(postdrop.Main(os.Args[1:]))
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/postern-mta/postern/cleanup"
 	"github.com/postern-mta/postern/discard"
 	"github.com/postern-mta/postern/internal/daemon"
+	"github.com/postern-mta/postern/internal/privexec"
 	"github.com/postern-mta/postern/local"
 	"github.com/postern-mta/postern/master"
 	"github.com/postern-mta/postern/pickup"
@@ -57,6 +58,7 @@ var mains = map[string]func(args []string) int{
 	"dev":      postfix.DevMain,
 	"sendmail": sendmail.Main,
 	"mailq":    func(args []string) int { return sendmail.Main(append([]string{"-bp"}, args...)) },
+	"privexec": privexec.Main,
 }
 
 // daemons are what master starts, by daemon command name.

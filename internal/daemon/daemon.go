@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/maillog"
@@ -31,6 +32,11 @@ type Env struct {
 	Log       *maillog.Logger
 	// Wakeup receives master's wake-ups (the wakeup column). Never closed.
 	Wakeup <-chan struct{}
+	// OnDemand is set for a service master starts when a client
+	// connects; such a daemon stops itself (its context ends) after
+	// MaxIdle without work (see Busy and Done).
+	OnDemand bool
+	MaxIdle  time.Duration
 
 	status    *os.File
 	readyOnce sync.Once
@@ -62,6 +68,11 @@ func Run(command string, args []string, serve ServeFunc) {
 	log := env.Log
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if env.OnDemand && env.MaxIdle > 0 {
+		go watchIdle(env.MaxIdle, cancel, ctx.Done())
+	}
 	// A second signal after the graceful stop began means "now".
 	go func() {
 		<-ctx.Done()
@@ -105,6 +116,8 @@ func setup(command string, args []string) (*Env, error) {
 	env := &Env{Command: command, Service: name, Type: typ, Config: cfg, Args: rest}
 	r := cfg.Reader()
 	env.Log = maillog.New(os.Stderr, r.String("syslog_name"), command, os.Getpid())
+	env.MaxIdle = r.Duration("max_idle")
+	env.OnDemand = os.Getenv(EnvOnDemand) == "1"
 	if err := r.Err(); err != nil {
 		return nil, err
 	}

@@ -24,8 +24,15 @@ type Conn struct {
 // fails and it returns.
 func (c *Conn) SetIdle(idle bool) {
 	c.mu.Lock()
+	was := c.idle
 	c.idle = idle
 	c.mu.Unlock()
+	switch {
+	case was && !idle:
+		Busy()
+	case !was && idle:
+		Done()
+	}
 	if idle && c.srv.stopping() {
 		c.Conn.Close()
 	}
@@ -154,6 +161,7 @@ func acceptLoop(ctx context.Context, ln net.Listener, sem chan struct{}, srv *co
 				srv.mu.Lock()
 				delete(srv.conns, c)
 				srv.mu.Unlock()
+				c.SetIdle(true)
 				nc.Close()
 				if sem != nil {
 					<-sem

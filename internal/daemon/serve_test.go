@@ -136,3 +136,22 @@ func TestServeConnsMaxProc(t *testing.T) {
 		c.Close()
 	}
 }
+
+func TestIdleExit(t *testing.T) {
+	stopped := make(chan struct{})
+	done := make(chan struct{})
+	defer close(done)
+	Busy()
+	go watchIdle(30*time.Millisecond, func() { close(stopped) }, done)
+	select {
+	case <-stopped:
+		t.Fatal("stopped while busy")
+	case <-time.After(150 * time.Millisecond):
+	}
+	Done()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("not stopped after max_idle without work")
+	}
+}

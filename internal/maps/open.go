@@ -97,6 +97,11 @@ func SplitSpec(spec, defaultType string) (typ, name string, err error) {
 // atomically: a reader never sees half a table. A reload that fails
 // (syntax error, missing file) keeps the previous version and warns.
 // The first opener's Warn function is the one a cached table keeps.
+//
+// A table whose file is missing or unreadable does not make Open fail
+// (unless NoReload): it warns once and returns a table whose lookups fail
+// temporarily until the file appears, as Postfix's daemons do with an
+// /etc/aliases.db that was never built.
 func Open(spec string, opt Options) (Table, error) {
 	spec = strings.TrimSpace(spec)
 	if opt.NoReload {
@@ -114,7 +119,10 @@ func Open(spec string, opt Options) (Table, error) {
 	// for the same spec both open it; the first stored wins.
 	t, err := openUncached(spec, opt)
 	if err != nil {
-		return nil, err
+		if !isUnavailable(err) {
+			return nil, err
+		}
+		t = newUnavailable(spec, opt, err)
 	}
 	cache.mu.Lock()
 	defer cache.mu.Unlock()

@@ -2,8 +2,11 @@ package proto
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"path/filepath"
 	"time"
 
 	"github.com/postern-mta/postern/internal/dsn"
@@ -89,14 +92,37 @@ type CleanupClient struct {
 	c *Conn
 }
 
-// DialCleanup connects to the cleanup service at path (private/cleanup, or
-// public/cleanup for pickup-less local tools).
+// CleanupPath is where cleanup listens: public/cleanup, as master.cf
+// declares it (private column n) in Postfix's and Postern's stock tables.
+func CleanupPath(queueDir string) string { return PublicPath(queueDir, ServiceCleanup) }
+
+// DialCleanup connects to the cleanup service at path. When no socket is
+// there, it tries the same name in the other class (private/ for public/
+// and back), so a master.cf that marks cleanup private still works.
 func DialCleanup(ctx context.Context, path string) (*CleanupClient, error) {
 	c, err := Dial(ctx, path, ServiceCleanup, VersionCleanup)
+	if err != nil && errors.Is(err, fs.ErrNotExist) {
+		if other := otherClass(path); other != "" {
+			c, err = Dial(ctx, other, ServiceCleanup, VersionCleanup)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return &CleanupClient{c: c}, nil
+}
+
+// otherClass turns .../private/NAME into .../public/NAME and back.
+func otherClass(path string) string {
+	dir, name := filepath.Split(path)
+	dir = filepath.Clean(dir)
+	switch filepath.Base(dir) {
+	case "private":
+		return filepath.Join(filepath.Dir(dir), "public", name)
+	case "public":
+		return filepath.Join(filepath.Dir(dir), "private", name)
+	}
+	return ""
 }
 
 // Close closes the connection.
