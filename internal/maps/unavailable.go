@@ -16,12 +16,12 @@ import (
 // fails temporarily (mail defers, SMTP answers 4xx) and a warning says
 // why, and the table is opened for real as soon as the file can be read.
 type unavailable struct {
-	spec  string
-	opt   Options
-	mu    sync.Mutex
-	err   error
-	next  time.Time
-	real  atomic.Pointer[Table]
+	spec string
+	opt  Options
+	mu   sync.Mutex
+	err  error
+	next time.Time
+	real atomic.Pointer[Table]
 }
 
 // retryOpen is how often a lookup may try to open the missing table again.
