@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -141,4 +144,48 @@ func TestConnectionReuse(t *testing.T) {
 	if len(ids) != 5 || s.countFiles(queue.Incoming) != 5 {
 		t.Fatalf("%d IDs, %d files", len(ids), s.countFiles(queue.Incoming))
 	}
+}
+
+// The wake-ups reach qmgr over one kept connection, and again after qmgr
+// closed it.
+func TestNudger(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "qmgr")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var wakeups, conns atomic.Int32
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer nc.Close()
+				c, err := proto.Accept(nc, proto.ServiceQmgr, proto.VersionQmgr)
+				if err != nil {
+					return
+				}
+				for i := 0; i < 3; i++ { // then hang up, as a stopping qmgr does
+					var req proto.ControlRequest
+					if c.Recv(&req) != nil {
+						return
+					}
+					wakeups.Add(1)
+					c.Send(proto.ControlReply{}) //nolint:errcheck
+				}
+			}()
+		}
+	}()
+	n := newNudger(sock)
+	for i := 0; i < 5; i++ {
+		n.send()
+	}
+	if wakeups.Load() != 5 || conns.Load() != 2 {
+		t.Errorf("%d wake-ups over %d connections, want 5 over 2", wakeups.Load(), conns.Load())
+	}
+	n.conn.Close()
 }

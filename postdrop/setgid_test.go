@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/postern-mta/postern/internal/mtatest"
 )
 
 // Installed set-group-ID and run by an ordinary user, postdrop refuses a
@@ -17,11 +19,12 @@ import (
 // the environment it was given.
 func TestSetgidRefusesUntrustedConfig(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the binary")
+		t.Skip("needs the built binary")
 	}
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to install a set-group-ID binary")
 	}
+	mtatest.EnsureAccounts(t)
 	nobody, err := user.Lookup("nobody")
 	if err != nil {
 		t.Skip("no user nobody")
@@ -30,12 +33,19 @@ func TestSetgidRefusesUntrustedConfig(t *testing.T) {
 	if err != nil {
 		t.Skip("no group postdrop (the end-to-end harness creates it)")
 	}
-	dir := t.TempDir()
+	dir, err := os.MkdirTemp("", "postdrop-setgid-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755)
 	bin := filepath.Join(dir, "postdrop")
-	build := exec.Command("go", "build", "-o", bin, "github.com/postern-mta/postern/cmd/postdrop")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	data, err := os.ReadFile(filepath.Join(mtatest.Bin(t), "postdrop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	gid, _ := strconv.Atoi(grp.Gid)
 	if err := os.Chown(bin, 0, gid); err != nil {

@@ -19,7 +19,11 @@ func TestDocNamesEveryParameter(t *testing.T) {
 		t.Fatal(err)
 	}
 	re := regexp.MustCompile(`r\.(?:String|Int|Duration|Bool|List)\("([a-z0-9_]+)"\)|pick\("([a-z0-9_]+)"\)`)
-	for _, m := range re.FindAllStringSubmatch(string(src), -1) {
+	found := re.FindAllStringSubmatch(string(src), -1)
+	if len(found) < 20 {
+		t.Fatalf("found only %d parameters in main.go: is the pattern out of date?", len(found))
+	}
+	for _, m := range found {
 		name := m[1]
 		if name == "" {
 			name = "default_" + m[2]

@@ -501,10 +501,14 @@ func TestStaleConnectionNotUsed(t *testing.T) {
 func TestStopWaitsForDeliveries(t *testing.T) {
 	b := newBench(t)
 	hang := make(chan struct{})
-	b.agent("smtp", &fakeAgent{hang: hang})
+	agent := b.agent("smtp", &fakeAgent{hang: hang})
 	b.start(testConfig(b.dir))
 	id := b.submit(queue.Incoming, queue.Envelope{Sender: "a@mx.example.test"}, "x@remote.test")
-	waitFor(t, 10*time.Second, "active", func() bool { return b.where(id) == queue.Active })
+	waitFor(t, 10*time.Second, "the delivery to start", func() bool {
+		agent.mu.Lock()
+		defer agent.mu.Unlock()
+		return agent.inflight > 0
+	})
 	b.cancel()
 	select {
 	case <-b.done:

@@ -3,6 +3,7 @@ package qmgr
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"syscall"
@@ -61,7 +62,29 @@ func (p *connPool) get(ctx context.Context, path, service string, version int) (
 	}
 	dctx, cancel := context.WithTimeout(ctx, p.dialTimeout)
 	defer cancel()
-	return proto.Dial(dctx, path, service, version)
+	// A daemon that dies (a crash, an idle exit) may take connections
+	// waiting in its listen queue with it: they are reset during the
+	// greeting. Master starts another at once, so try again a couple of
+	// times before calling the service unavailable.
+	var err error
+	for try, pause := 0, 50*time.Millisecond; ; try, pause = try+1, 4*pause {
+		var c *proto.Conn
+		c, err = proto.Dial(dctx, path, service, version)
+		if err == nil || try == 2 || !droppedInGreeting(err) {
+			return c, err
+		}
+		select {
+		case <-time.After(pause):
+		case <-dctx.Done():
+			return nil, err
+		}
+	}
+}
+
+// droppedInGreeting reports whether a dial failed because the peer went
+// away after the connection was made, rather than no one listening.
+func droppedInGreeting(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.EPIPE)
 }
 
 // put gives back a connection whose last exchange went well.

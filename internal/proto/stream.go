@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"time"
 )
 
@@ -42,11 +43,15 @@ func (s *streamConn) Write(p []byte) (int, error) { return s.w.Write(p) }
 
 func (s *streamConn) Close() error {
 	var errs []error
-	if c, ok := s.w.(io.Closer); ok {
-		errs = append(errs, c.Close())
-	}
-	if c, ok := s.r.(io.Closer); ok && any(s.r) != any(s.w) {
-		errs = append(errs, c.Close())
+	for _, x := range []any{s.w, s.r} {
+		c, ok := x.(io.Closer)
+		if !ok {
+			continue
+		}
+		// r and w may be one file: a second close is no error here.
+		if err := c.Close(); err != nil && !errors.Is(err, os.ErrClosed) && !errors.Is(err, io.ErrClosedPipe) {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
