@@ -181,8 +181,8 @@ func (d *delivery) result() proto.RcptResult {
 	}
 	if worst == nil {
 		// Every branch was a duplicate of something already delivered.
-		return proto.RcptResult{Status: dsn.OK("2.0.0", "delivered"), Action: proto.ActionDelivered,
-			Reason: "duplicate delivery suppressed", Relay: relay}
+		st := dsn.OK("2.0.0", "duplicate delivery suppressed")
+		return proto.RcptResult{Status: st, Action: proto.ActionDelivered, Reason: st.Text, Relay: relay}
 	}
 	action := worst.action
 	if worst.st.Success() && (d.expanded || len(d.leaves) > 1) {

@@ -186,16 +186,17 @@ func (d *delivery) finishForwards(ctx context.Context) {
 	for i := range d.forwards {
 		g := &d.forwards[i]
 		st := d.submit(ctx, g)
+		if d.m.a.cfg.SoftBounce && st.Permanent() {
+			st = st.Soften()
+		}
 		for _, k := range g.leaves {
 			l := &d.leaves[k]
-			if st.Success() {
-				l.st = st
-			} else {
-				l.st = st
+			l.st = st
+			switch {
+			case st.Permanent():
+				l.action = proto.ActionFailed
+			case st.Temporary():
 				l.action = proto.ActionDelayed
-				if st.Permanent() {
-					l.action = proto.ActionFailed
-				}
 			}
 			d.logLeaf(l)
 		}

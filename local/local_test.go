@@ -416,3 +416,13 @@ func TestDropSuccess(t *testing.T) {
 		}
 	}
 }
+
+func TestForwardFailureDefers(t *testing.T) {
+	h := newHarness(t)
+	h.aliases("away: remote@elsewhere.test\n", 0)
+	h.start()
+	os.Remove(proto.CleanupPath(h.cfg.QueueDir)) // cleanup is down
+	_, reply := h.send("away@mx.example.test")
+	wantResult(t, reply.Results[0], "4.3.0", proto.ActionDelayed, "mail forwarding transaction failed")
+	h.wantLog("remote@elsewhere.test", "orig_to=<away@mx.example.test>", "dsn=4.3.0, status=deferred (mail forwarding transaction failed)")
+}

@@ -17,7 +17,8 @@
 // Any other step is an operation ("op") written in Go: the mailbox writers
 // of package mailbox register "mbox" and "maildir", this package registers
 // "readfile". A Runner starts a helper process, "postern privexec" (the
-// one binary, found with os.Executable), with the user's credentials, and
+// very binary the caller runs, /proc/self/exe, so that a helper is never
+// of another version during an upgrade), with the user's credentials, and
 // sends it requests over a Unix socket that is the helper's standard
 // input, using internal/proto's framing:
 //

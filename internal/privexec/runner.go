@@ -15,9 +15,10 @@ import (
 // zero Runner is ready: it starts "ThisBinary privexec". A Runner is safe
 // for concurrent use; Close ends its idle helpers.
 type Runner struct {
-	// Exe and Args start a helper: "postern privexec" by default (the
-	// running binary, found with os.Executable). Tests point them at the
-	// test binary.
+	// Exe and Args start a helper: "postern privexec" by default, the
+	// very binary this process runs (/proc/self/exe, which stays the old
+	// file during an upgrade, so a helper is never of another version).
+	// Tests point them at the test binary.
 	Exe  string
 	Args []string
 	// Env is the helpers' environment; nil gives PATH=/usr/bin:/bin and
@@ -47,9 +48,11 @@ func (r *Runner) exe() (string, []string) {
 	if r.Exe != "" {
 		return r.Exe, r.Args
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		exe = "/proc/self/exe"
+	exe := "/proc/self/exe"
+	if _, err := os.Stat(exe); err != nil {
+		if exe, err = os.Executable(); err != nil {
+			exe = os.Args[0]
+		}
 	}
 	return exe, []string{"privexec"}
 }
