@@ -238,3 +238,45 @@ func TestReasonIndex(t *testing.T) {
 		}
 	}
 }
+
+// Reading files one at a time or in parallel lists the same entries in
+// the same order, and an error from fn stops the listing in both.
+func TestScanModes(t *testing.T) {
+	l := newLayout(t)
+	for i := 0; i < 200; i++ {
+		write(t, l, msg{queue: []string{queue.Incoming, queue.Deferred, queue.Hold}[i%3], sender: fmt.Sprintf("s%d@x.test", i), rcpts: []string{"r@y.test"}})
+	}
+	var orders [][]string
+	for _, w := range []int{1, 3, 0} {
+		var ids []string
+		err := Scan(context.Background(), l, Options{Workers: w}, func(e *proto.QueueEntry) error {
+			ids = append(ids, e.QueueName+"/"+e.QueueID)
+			return nil
+		})
+		if err != nil || len(ids) != 200 {
+			t.Fatalf("workers=%d: %v, %d entries", w, err, len(ids))
+		}
+		orders = append(orders, ids)
+		stop := errors.New("enough")
+		n := 0
+		err = Scan(context.Background(), l, Options{Workers: w}, func(*proto.QueueEntry) error {
+			if n++; n == 50 {
+				return stop
+			}
+			return nil
+		})
+		if err != stop || n != 50 {
+			t.Errorf("workers=%d: stopping: %v after %d entries", w, err, n)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := Scan(ctx, l, Options{Workers: w}, func(*proto.QueueEntry) error { return nil }); !errors.Is(err, context.Canceled) {
+			t.Errorf("workers=%d: cancelled context: %v", w, err)
+		}
+	}
+	for i := 1; i < len(orders); i++ {
+		if fmt.Sprint(orders[i]) != fmt.Sprint(orders[0]) {
+			t.Errorf("order %d differs from the sequential one", i)
+		}
+	}
+}

@@ -81,9 +81,15 @@ func readSmallFile(path string, buf []byte, limit int) ([]byte, error) {
 		if n == 0 {
 			return buf, nil
 		}
+		short := n < cap(buf)-len(buf)
 		buf = buf[:len(buf)+n]
 		if len(buf) > limit {
 			return buf, fmt.Errorf("longer than %d bytes", limit)
+		}
+		if short {
+			// A regular file reads short only at its end: no need
+			// for one more read to see end-of-file.
+			return buf, nil
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/postern-mta/postern/internal/config"
 )
@@ -17,7 +18,6 @@ const (
 	exFatal       = 1
 	exUsage       = 64
 	exUnavailable = 69
-	exSoftware    = 70
 	exIOErr       = 74
 	exTempFail    = 75
 	exNoPerm      = 77
@@ -160,6 +160,7 @@ type prog struct {
 	restore        bool     // put back what import_environment names
 	opts           options
 	cfg            Config
+	mu             sync.Mutex // warnings may come from several goroutines
 }
 
 func (p *prog) main(args []string) int {
@@ -226,6 +227,8 @@ func (p *prog) run(args []string) error {
 }
 
 func (p *prog) warnf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	fmt.Fprintf(p.stderr, "postqueue: warning: "+format+"\n", args...)
 }
 

@@ -65,6 +65,9 @@ func (l *Layout) NewWriter(queue string) (*Writer, error) {
 	}
 	var f *os.File
 	var tmp string
+	if f = openUnnamed(dir, mode); f != nil {
+		goto created
+	}
 	for {
 		tmp = filepath.Join(dir, tempPrefix+strconv.Itoa(os.Getpid())+"."+strconv.FormatUint(tempSeq.Add(1), 10))
 		var err error
@@ -76,10 +79,13 @@ func (l *Layout) NewWriter(queue string) (*Writer, error) {
 			return nil, fmt.Errorf("create queue file: %w", err)
 		}
 	}
+created:
 	w := &Writer{l: l, queue: queue, f: f, tmp: tmp, created: time.Now()}
 	fail := func(err error) (*Writer, error) {
 		f.Close()
-		os.Remove(tmp)
+		if tmp != "" {
+			os.Remove(tmp)
+		}
 		return nil, err
 	}
 	fi, err := f.Stat()
@@ -231,10 +237,13 @@ func (w *Writer) commit() error {
 			return fmt.Errorf("write queue file %s: %w", w.tmp, err)
 		}
 	}
+	dst := w.l.Path(w.queue, w.id)
+	if w.tmp == "" {
+		return w.commitUnnamed(dst)
+	}
 	if err := w.f.Sync(); err != nil {
 		return fmt.Errorf("fsync queue file %s: %w", w.tmp, err)
 	}
-	dst := w.l.Path(w.queue, w.id)
 	err := renameNoReplace(w.tmp, dst)
 	if errors.Is(err, fs.ErrNotExist) && filepath.Dir(dst) != filepath.Dir(w.tmp) {
 		if os.MkdirAll(filepath.Dir(dst), 0o700) == nil { // a missing hashed subdirectory
@@ -262,6 +271,9 @@ func (w *Writer) Abort() error {
 	w.done = true
 	w.f.Close()
 	w.release()
+	if w.tmp == "" {
+		return nil // an unnamed file vanishes with its descriptor
+	}
 	if err := os.Remove(w.tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove queue file: %w", err)
 	}

@@ -82,7 +82,10 @@ func Run(command string, args []string, serve ServeFunc) {
 		os.Exit(1)
 	}()
 	signal.Ignore(syscall.SIGPIPE, syscall.SIGHUP)
-	if err := serve(ctx, env); err != nil && !errors.Is(err, context.Canceled) {
+	endProfile := startProfile(command)
+	err = serve(ctx, env)
+	endProfile()
+	if err != nil && !errors.Is(err, context.Canceled) {
 		log.Fatal("%v", err)
 	}
 	os.Exit(0)

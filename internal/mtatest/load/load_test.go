@@ -190,6 +190,13 @@ func newInstance(b *testing.B) *mtatest.Instance {
 	in := mtatest.New(b)
 	in.Set("smtpd_peername_lookup", "no")
 	in.Set("maillog_file", filepath.Join(in.Dir, "maillog"))
+	// POSTERN_CPUPROFILE=DIR makes every daemon write a CPU profile there
+	// (see internal/daemon); the instance is stopped at the end so that
+	// the profiles are complete.
+	if dir := os.Getenv("POSTERN_CPUPROFILE"); dir != "" {
+		in.Set("import_environment", "MAIL_CONFIG TZ LANG=C POSTERN_CPUPROFILE="+dir)
+		b.Cleanup(in.Stop)
+	}
 	return in
 }
 
