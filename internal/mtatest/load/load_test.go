@@ -193,6 +193,9 @@ func newInstance(b *testing.B) *mtatest.Instance {
 	// POSTERN_CPUPROFILE=DIR makes every daemon write a CPU profile there
 	// (see internal/daemon); the instance is stopped at the end so that
 	// the profiles are complete.
+	if v := os.Getenv("ZZ_IMPORT"); v != "" {
+		in.Set("import_environment", "MAIL_CONFIG TZ LANG=C "+v)
+	}
 	if dir := os.Getenv("POSTERN_CPUPROFILE"); dir != "" {
 		in.Set("import_environment", "MAIL_CONFIG TZ LANG=C POSTERN_CPUPROFILE="+dir)
 		b.Cleanup(in.Stop)
