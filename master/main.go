@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -106,6 +107,9 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 // on which it reports "ok" once every service is ready, or the reason it
 // could not start (how "postfix start" knows). It returns the exit status.
 func Main(args []string) int {
+	// Master's work is bookkeeping and copying log lines: one thread
+	// does it with fewer wake-ups than several.
+	runtime.GOMAXPROCS(1)
 	fs := flag.NewFlagSet("master", flag.ContinueOnError)
 	dirFlag := fs.String("c", "", "configuration directory")
 	fg := fs.Bool("f", false, "foreground: log to standard error")

@@ -144,9 +144,7 @@ func (in *input) fill() error {
 	}
 	if in.buf == nil {
 		if in.raw != nil {
-			if err := in.waitReadable(); err != nil {
-				return err
-			}
+			return in.readIdle()
 		}
 		in.buf = *smallPool.Get().(*[]byte)
 		in.r, in.w = 0, 0
@@ -172,20 +170,37 @@ func (in *input) fill() error {
 	return err
 }
 
-// waitReadable blocks, holding no buffer, until the socket has data (or
-// end of file, or an error) or the read deadline passes. The test must
-// look at the socket itself: a readiness event that came before the
-// wait began is not remembered.
-func (in *input) waitReadable() error {
-	var peek [1]byte
+// readIdle reads into a buffer it takes from the pool only once data is
+// there: an idle session waits in the network poller holding no buffer,
+// and a read costs one system call that fails (nothing yet) and one that
+// reads, no more.
+func (in *input) readIdle() error {
+	var n int
+	var rerr error
 	err := in.raw.Read(func(fd uintptr) bool {
-		_, _, err := unix.Recvfrom(int(fd), peek[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		return err != unix.EAGAIN && err != unix.EINTR
+		b := smallPool.Get().(*[]byte)
+		n, rerr = syscall.Read(int(fd), *b)
+		if rerr == syscall.EAGAIN || rerr == syscall.EINTR {
+			smallPool.Put(b)
+			return false
+		}
+		in.buf = *b
+		return true
 	})
-	if errors.Is(err, net.ErrClosed) {
+	switch {
+	case errors.Is(err, net.ErrClosed):
 		return errClosed
+	case err != nil:
+		return err
+	case rerr != nil:
+		return rerr
 	}
-	return err
+	if in.buf == nil || n <= 0 {
+		in.eof = true
+		return io.EOF
+	}
+	in.r, in.w = 0, n
+	return nil
 }
 
 // readLine returns the next line without its line end (CRLF or LF). A
