@@ -224,7 +224,7 @@ func TestGoldenReports(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fx := newFixture(t, tc.config)
 			id := tc.run(fx)
-			got := render(fx.cleanup.messages(), id)
+			got := render(fx.cleanup.Messages(), id)
 			path := filepath.Join("testdata", "golden", tc.name+".txt")
 			if *update {
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

@@ -1,21 +1,18 @@
 package bounce
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/postern-mta/postern/internal/dsn"
 	"github.com/postern-mta/postern/internal/maillog"
+	"github.com/postern-mta/postern/internal/mtatest"
 	"github.com/postern-mta/postern/internal/proto"
 	"github.com/postern-mta/postern/queue"
 )
@@ -23,131 +20,24 @@ import (
 // now is the test clock: every report is made at this moment.
 var now = time.Date(2026, 11, 22, 11, 7, 51, 0, time.UTC)
 
-// submitted is one message the fake cleanup received.
-type submitted struct {
-	open    proto.CleanupOpen
-	content string
+// newQID is the fake cleanup's answer: the n-th message is queued as
+// NEWQIDn.
+func newQID(n int, _ *proto.CleanupOpen) *proto.CleanupResult {
+	return &proto.CleanupResult{QueueID: fmt.Sprintf("NEWQID%d", n)}
 }
 
-// fakeCleanup is a cleanup service of our own protocol that records
-// what bounce submits and answers with queue IDs NEWQID1, NEWQID2, …
-type fakeCleanup struct {
-	t    testing.TB
-	path string
-	ln   net.Listener
-
-	mu     sync.Mutex
-	msgs   []submitted
-	refuse *dsn.Status // answer every Open with this
-	// hangUp closes each connection after one message, as a cleanup
-	// that restarted would leave the pooled connection.
-	hangUp bool
-	wg     sync.WaitGroup
-}
-
-func newFakeCleanup(t testing.TB, dir string) *fakeCleanup {
-	t.Helper()
-	path := filepath.Join(dir, "cleanup")
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fakeCleanup{t: t, path: path, ln: ln}
-	f.wg.Add(1)
-	go f.serve()
-	t.Cleanup(f.close)
-	return f
-}
-
-func (f *fakeCleanup) close() {
-	f.ln.Close()
-	f.wg.Wait()
-}
-
-func (f *fakeCleanup) serve() {
-	defer f.wg.Done()
-	for {
-		nc, err := f.ln.Accept()
-		if err != nil {
-			return
-		}
-		f.wg.Add(1)
-		go func() {
-			defer f.wg.Done()
-			defer nc.Close()
-			f.conn(nc)
-		}()
-	}
-}
-
-func (f *fakeCleanup) conn(nc net.Conn) {
-	c, err := proto.Accept(nc, proto.ServiceCleanup, proto.VersionCleanup)
-	if err != nil {
-		return
-	}
-	srv := &proto.CleanupServer{C: c}
-	for {
-		o, err := srv.Next()
-		if err != nil {
-			return
-		}
-		f.mu.Lock()
-		refuse := f.refuse
-		id := fmt.Sprintf("NEWQID%d", len(f.msgs)+1)
-		f.mu.Unlock()
-		if refuse != nil {
-			srv.Opened(proto.CleanupOpened{Status: refuse})
-			continue
-		}
-		if err := srv.Opened(proto.CleanupOpened{QueueID: id}); err != nil {
-			return
-		}
-		body, err := io.ReadAll(srv.Content())
-		if err != nil {
-			return
-		}
-		f.mu.Lock()
-		f.msgs = append(f.msgs, submitted{open: *o, content: string(body)})
-		f.mu.Unlock()
-		if err := srv.Done(proto.CleanupResult{QueueID: id}); err != nil {
-			return
-		}
-		if f.hangUp {
-			return
-		}
-	}
-}
-
-func (f *fakeCleanup) messages() []submitted {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]submitted(nil), f.msgs...)
+// refuse makes the fake cleanup refuse every message with st.
+func refuse(st *dsn.Status) mtatest.CleanupAnswer {
+	return func(int, *proto.CleanupOpen) *proto.CleanupResult { return &proto.CleanupResult{Status: st} }
 }
 
 // fixture is a queue tree, a fake cleanup and a bounce server.
 type fixture struct {
 	t       testing.TB
 	layout  *queue.Layout
-	cleanup *fakeCleanup
+	cleanup *mtatest.FakeCleanup
 	srv     *server
-	logBuf  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logBuf  *mtatest.LogBuffer
 }
 
 // shortDir is a temporary directory with a path short enough for a Unix
@@ -186,12 +76,13 @@ func newFixture(t testing.TB, change func(*Config)) *fixture {
 	if err := layout.MakeDirs(-1, -1); err != nil {
 		t.Fatal(err)
 	}
-	fc := newFakeCleanup(t, shortDir(t))
-	c := testConfig(layout, fc.path)
+	path := filepath.Join(shortDir(t), "cleanup")
+	fc := mtatest.StartCleanup(t, path, newQID)
+	c := testConfig(layout, path)
 	if change != nil {
 		change(&c)
 	}
-	buf := &syncBuffer{}
+	buf := &mtatest.LogBuffer{}
 	s := newServer(c, maillog.New(buf, "postern", "bounce", 42))
 	t.Cleanup(s.close)
 	return &fixture{t: t, layout: layout, cleanup: fc, srv: s, logBuf: buf}
@@ -200,19 +91,7 @@ func newFixture(t testing.TB, change func(*Config)) *fixture {
 // queueMessage writes a message into queueName and returns its ID.
 func (fx *fixture) queueMessage(queueName string, env *queue.Envelope, content string) string {
 	fx.t.Helper()
-	w, err := fx.layout.NewWriter(queueName)
-	if err != nil {
-		fx.t.Fatal(err)
-	}
-	defer w.Abort()
-	w.SetEnvelope(env)
-	if _, err := io.WriteString(w, content); err != nil {
-		fx.t.Fatal(err)
-	}
-	if err := w.Commit(); err != nil {
-		fx.t.Fatal(err)
-	}
-	return w.ID()
+	return mtatest.WriteQueueFile(fx.t, fx.layout, queueName, env, content)
 }
 
 // offsets returns the record offsets of the message's recipients, as qmgr
@@ -260,20 +139,20 @@ func (fx *fixture) logExists(logQueue, id string) bool {
 // render gives what the fake cleanup received, each message after a line
 // with its envelope, with the original's queue ID replaced by ORIGQID so
 // that the text does not depend on the inode the test got.
-func render(msgs []submitted, origID string) string {
+func render(msgs []mtatest.Submission, origID string) string {
 	var b strings.Builder
 	for _, m := range msgs {
 		var rcpts []string
-		for _, r := range m.open.Recipients {
+		for _, r := range m.Open.Recipients {
 			rcpts = append(rcpts, r.Addr)
 		}
 		var attrs []string
-		for _, a := range m.open.Attrs {
+		for _, a := range m.Open.Attrs {
 			attrs = append(attrs, a.Name+"="+a.Value)
 		}
 		fmt.Fprintf(&b, "=== source=%s flags=%d sender=<%s> rcpt=<%s> attrs=%s\n",
-			m.open.Source, m.open.Flags, m.open.Sender, strings.Join(rcpts, ">,<"), strings.Join(attrs, ","))
-		b.WriteString(m.content)
+			m.Open.Source, m.Open.Flags, m.Open.Sender, strings.Join(rcpts, ">,<"), strings.Join(attrs, ","))
+		b.WriteString(m.Content)
 	}
 	return strings.ReplaceAll(b.String(), origID, "ORIGQID")
 }

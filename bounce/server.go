@@ -19,7 +19,7 @@ import (
 type server struct {
 	cfg  Config
 	log  *maillog.Logger
-	pool *cleanupPool
+	pool *proto.CleanupPool
 }
 
 func newServer(c Config, log *maillog.Logger) *server {
@@ -32,10 +32,10 @@ func newServer(c Config, log *maillog.Logger) *server {
 	if c.Timeout <= 0 {
 		c.Timeout = proto.DefaultTimeout
 	}
-	return &server{cfg: c, log: log, pool: &cleanupPool{paths: c.CleanupPaths}}
+	return &server{cfg: c, log: log, pool: proto.NewCleanupPool(maxIdleCleanup, c.CleanupPaths...)}
 }
 
-func (s *server) close() { s.pool.close() }
+func (s *server) close() { s.pool.Close() }
 
 // handle serves one client (qmgr, cleanup, an agent): requests one after
 // the other until it hangs up.

@@ -77,9 +77,9 @@ func TestBounceRemovesLogAndLogsNotice(t *testing.T) {
 	if want := "postern/bounce[42]: " + id + ": sender non-delivery notification: NEWQID1\n"; !strings.Contains(fx.logBuf.String(), want) {
 		t.Errorf("mail log %q lacks %q", fx.logBuf, want)
 	}
-	m := fx.cleanup.messages()[0]
-	if m.open.Sender != "" || m.open.Source != "bounce" || m.open.Flags != proto.CleanupNoChecks {
-		t.Errorf("envelope %+v: want null sender, source bounce, no checks", m.open)
+	m := fx.cleanup.Messages()[0]
+	if m.Open.Sender != "" || m.Open.Source != "bounce" || m.Open.Flags != proto.CleanupNoChecks {
+		t.Errorf("envelope %+v: want null sender, source bounce, no checks", m.Open)
 	}
 	// The message moved since qmgr asked (found elsewhere).
 	id2 := fx.queueMessage(queue.Deferred, envelope("bob@mx.example.test", queue.Recipient{Addr: "rej1@remote.test"}), original)
@@ -93,7 +93,7 @@ func TestCleanupDownIsTemporary(t *testing.T) {
 	fx := newFixture(t, nil)
 	id := fx.queueMessage(queue.Active, envelope("alice@mx.example.test", queue.Recipient{Addr: "rej1@remote.test"}), original)
 	fx.appendLog(proto.LogBounce, queue.Active, id, smtpFailure)
-	fx.cleanup.close()
+	fx.cleanup.Stop()
 	rep := fx.notify(proto.ReportBounce, queue.Active, id)
 	if rep.Status == nil || !rep.Status.Temporary() {
 		t.Fatalf("notify with cleanup down = %+v, want a temporary status", rep)
@@ -108,7 +108,7 @@ func TestCleanupDownIsTemporary(t *testing.T) {
 
 func TestCleanupRefusalGivesUp(t *testing.T) {
 	fx := newFixture(t, nil)
-	fx.cleanup.refuse = dsn.Perm("5.1.3", "bad address syntax")
+	fx.cleanup.SetAnswer(refuse(dsn.Perm("5.1.3", "bad address syntax")))
 	id := fx.queueMessage(queue.Active, envelope("alice@mx.example.test", queue.Recipient{Addr: "rej1@remote.test"}), original)
 	fx.appendLog(proto.LogBounce, queue.Active, id, smtpFailure)
 	if rep := fx.notify(proto.ReportBounce, queue.Active, id); rep.Status != nil {
@@ -117,7 +117,7 @@ func TestCleanupRefusalGivesUp(t *testing.T) {
 	if fx.logExists(queue.Bounce, id) {
 		t.Error("bounce log kept although the report can never be sent")
 	}
-	fx.cleanup.refuse = dsn.Temp("4.3.1", "Insufficient system storage")
+	fx.cleanup.SetAnswer(refuse(dsn.Temp("4.3.1", "Insufficient system storage")))
 	id = fx.queueMessage(queue.Active, envelope("alice@mx.example.test", queue.Recipient{Addr: "rej1@remote.test"}), original)
 	fx.appendLog(proto.LogBounce, queue.Active, id, smtpFailure)
 	if rep := fx.notify(proto.ReportBounce, queue.Active, id); rep.Status == nil || !rep.Status.Temporary() {
@@ -127,7 +127,7 @@ func TestCleanupRefusalGivesUp(t *testing.T) {
 
 func TestReconnectsAfterCleanupRestart(t *testing.T) {
 	fx := newFixture(t, nil)
-	fx.cleanup.hangUp = true
+	fx.cleanup.SetHangUp(true)
 	for i := range 3 {
 		id := fx.queueMessage(queue.Active, envelope("alice@mx.example.test", queue.Recipient{Addr: "rej1@remote.test"}), original)
 		fx.appendLog(proto.LogBounce, queue.Active, id, smtpFailure)
@@ -135,7 +135,7 @@ func TestReconnectsAfterCleanupRestart(t *testing.T) {
 			t.Fatalf("report %d: %v", i, rep.Status)
 		}
 	}
-	if n := len(fx.cleanup.messages()); n != 3 {
+	if n := len(fx.cleanup.Messages()); n != 3 {
 		t.Errorf("cleanup got %d reports, want 3", n)
 	}
 }
@@ -206,10 +206,10 @@ func TestWhoGetsWhat(t *testing.T) {
 				t.Fatalf("notify: %v", rep.Status)
 			}
 			var got []sent
-			for _, m := range fx.cleanup.messages() {
-				_, rest, _ := strings.Cut(m.content, "Subject: ")
+			for _, m := range fx.cleanup.Messages() {
+				_, rest, _ := strings.Cut(m.Content, "Subject: ")
 				subject, _, _ := strings.Cut(rest, "\n")
-				got = append(got, sent{m.open.Sender, m.open.Recipients[0].Addr, subject})
+				got = append(got, sent{m.Open.Sender, m.Open.Recipients[0].Addr, subject})
 			}
 			if len(got) != len(tt.want) {
 				t.Fatalf("sent %+v, want %+v", got, tt.want)
@@ -240,7 +240,7 @@ func TestMessageGone(t *testing.T) {
 	if rep := fx.notify(proto.ReportBounce, queue.Active, id); rep.Status != nil {
 		t.Fatalf("notify = %+v, want success: there is no one to tell", rep)
 	}
-	if len(fx.cleanup.messages()) != 0 || fx.logExists(queue.Bounce, id) {
+	if len(fx.cleanup.Messages()) != 0 || fx.logExists(queue.Bounce, id) {
 		t.Error("a report was sent or the log kept for a deleted message")
 	}
 	if !strings.Contains(fx.logBuf.String(), id+": message file not found") {
@@ -330,7 +330,7 @@ func TestSMTPUTF8Types(t *testing.T) {
 			id := fx.queueMessage(queue.Active, env, tt.headers+"\nbody\n")
 			fx.appendLog(proto.LogBounce, queue.Active, id, proto.LogEntry{Recipient: tt.rcpt, Status: &dsn.Status{Enhanced: "5.1.1"}, Action: "failed", Reason: "no"})
 			fx.mustNotify(proto.ReportBounce, queue.Active, id)
-			content := fx.cleanup.messages()[0].content
+			content := fx.cleanup.Messages()[0].Content
 			if !strings.Contains(content, "\nContent-Type: "+tt.want+"\n") {
 				t.Errorf("report lacks Content-Type: %s:\n%s", tt.want, content)
 			}

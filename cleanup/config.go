@@ -52,6 +52,10 @@ type Config struct {
 	EnableOriginalRecipient                                             bool
 	DupFilterLimit                                                      int
 
+	// ContentFilter is content_filter: "transport:nexthop" for mail
+	// whose submitter states none (see message.contentFilter).
+	ContentFilter string
+
 	// Headers.
 	DelayWarning                time.Duration // delay_warning_time (0: none)
 	UndisclosedRecipientsHeader string        // added when there is no To:/Cc: (empty: none)

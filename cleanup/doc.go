@@ -148,6 +148,37 @@
 // If bounce cannot be reached the submitter is told to try again; pickup
 // keeps the maildrop file.
 //
+// # Content filter
+//
+// A message may get a content filter, "transport:nexthop" in the queue
+// file attribute "filter": qmgr then sends it, for all its recipients,
+// to that transport instead of theirs (an after-queue filter, Postfix's
+// FILTER_README), and the filter re-injects it. As in Postfix the last
+// valid choice wins:
+//
+//	content_filter     of the service that received the message: the
+//	                   submitter's attribute "content_filter" when it
+//	                   states one (empty for none: the "-o
+//	                   content_filter=" of a re-injection service), else
+//	                   cleanup's own parameter (main.cf, or cleanup's
+//	                   master.cf -o)
+//	FILTER t:nexthop   of smtpd's access tables (the submitter's
+//	                   "filter" attribute)
+//	FILTER t:nexthop   of header_checks
+//
+// Bounces and mail forwarded by local get no content_filter (a FILTER
+// action still applies to them). A message requeued with postsuper -r
+// drops the filter it had and gets one anew. A value without a ":" is
+// logged ("ignoring invalid content filter") and ignored.
+//
+// The service that takes filtered mail back must not have it filtered
+// again. The sure way is a cleanup service of its own without the
+// filter, which works whether or not the receiving service states its
+// content_filter:
+//
+//	127.0.0.1:10026 inet n - n - - smtpd -o content_filter= -o cleanup_service_name=cleanup-nofilter
+//	cleanup-nofilter unix n - n - 0 cleanup -o content_filter=
+//
 // # Holding
 //
 // A local submission waits in hold/ until it is accepted, then moves to
@@ -207,6 +238,8 @@
 //	always_bcc, sender_bcc_maps, recipient_bcc_maps
 //	enable_original_recipient     keep the original recipient
 //	duplicate_filter_limit        recipients remembered to drop duplicates
+//	content_filter (empty)        transport:nexthop for mail whose submitter
+//	                              states no content filter of its own
 //	delay_warning_time            written into the queue file (W record)
 //	undisclosed_recipients_header header added without To:/Cc: (empty: none)
 //	always_add_missing_headers    add missing headers to all mail

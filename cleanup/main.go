@@ -52,6 +52,7 @@ func readConfig(cfg *config.Config, log *maillog.Logger) (*Config, error) {
 		AlwaysBcc:                   r.String("always_bcc"),
 		EnableOriginalRecipient:     r.Bool("enable_original_recipient"),
 		DupFilterLimit:              r.Int("duplicate_filter_limit"),
+		ContentFilter:               r.String("content_filter"),
 		DelayWarning:                r.Duration("delay_warning_time"),
 		UndisclosedRecipientsHeader: r.String("undisclosed_recipients_header"),
 		AlwaysAddMissingHeaders:     r.Bool("always_add_missing_headers"),

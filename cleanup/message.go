@@ -260,7 +260,7 @@ func (m *message) writeEnvelope() {
 		e.DSNRet = "HDRS" // a refused message goes back as headers only
 	}
 	for _, a := range m.open.Attrs {
-		if a.Name == "" || strings.IndexByte(a.Name, '=') >= 0 {
+		if a.Name == "" || strings.IndexByte(a.Name, '=') >= 0 || a.Name == attrFilter || a.Name == attrReceiverFilter {
 			continue
 		}
 		e.Attrs = append(e.Attrs, queue.Attr{Name: a.Name, Value: a.Value})
@@ -268,8 +268,8 @@ func (m *message) writeEnvelope() {
 	if m.local() && proto.Lookup(m.open.Attrs, proto.AttrRewriteContext) == "" {
 		e.Attrs = append(e.Attrs, queue.Attr{Name: proto.AttrRewriteContext, Value: "local"})
 	}
-	if m.filter != "" {
-		e.Attrs = append(e.Attrs, queue.Attr{Name: attrContentFilter, Value: m.filter})
+	if f := m.contentFilter(); f != "" {
+		e.Attrs = append(e.Attrs, queue.Attr{Name: attrFilter, Value: f})
 	}
 	if m.cfg.DelayWarning > 0 {
 		e.WarnTime = m.arrival.Add(m.cfg.DelayWarning)
@@ -289,8 +289,59 @@ func (m *message) writeEnvelope() {
 	m.pending = nil
 }
 
-// attrContentFilter is the queue file attribute that holds the
-// "transport:destination" a FILTER action chose (smtpd's access tables
-// pass theirs under the same name; the last one wins); qmgr sends the
-// message there instead of to its recipients' transports.
-const attrContentFilter = "filter"
+// The content filter of a message is the queue file attribute "filter",
+// "transport:nexthop": qmgr sends the message there instead of to its
+// recipients' transports (content_filter(5)).
+const attrFilter = "filter"
+
+// attrReceiverFilter is how a receiving service states its own
+// content_filter (its main.cf value or its master.cf -o override; empty
+// for none). When present it replaces cleanup's content_filter, as in
+// Postfix, where the receiving service, not cleanup, decides — which is
+// what makes "-o content_filter=" on the service that takes filtered
+// mail back work. It is not stored under this name.
+const attrReceiverFilter = "content_filter"
+
+// contentFilter decides the message's content filter. As in Postfix,
+// the last valid choice wins: the content_filter of the service that
+// received the message (the content_filter attribute the submitter
+// states, else cleanup's own), then a FILTER action of smtpd's access
+// tables (the submitter's "filter" attributes), then a FILTER action of
+// header or body checks. Mail the mail system makes itself (bounces, and
+// mail local forwards) gets no content_filter: in Postfix only smtpd,
+// qmqpd and pickup apply it. A requeued message (postsuper -r) is
+// filtered anew: the filter it had is dropped. A value without a ":" is
+// logged and ignored.
+func (m *message) contentFilter() string {
+	filter := ""
+	use := func(v, what string) {
+		switch v = strings.TrimSpace(v); {
+		case v == "":
+		case !strings.Contains(v, ":"):
+			m.warnf("ignoring invalid content filter from %s: %s", what, v)
+		default:
+			filter = v
+		}
+	}
+	stated, haveStated := "", false
+	for _, a := range m.open.Attrs {
+		if a.Name == attrReceiverFilter {
+			stated, haveStated = a.Value, true
+		}
+	}
+	switch {
+	case haveStated:
+		use(stated, m.open.Source)
+	case m.open.Source != "bounce" && m.open.Source != "local":
+		use(m.cfg.ContentFilter, "content_filter")
+	}
+	if m.open.Source != "postsuper" {
+		for _, a := range m.open.Attrs {
+			if a.Name == attrFilter {
+				use(a.Value, m.open.Source)
+			}
+		}
+	}
+	use(m.filter, "FILTER action")
+	return filter
+}

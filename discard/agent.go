@@ -2,12 +2,10 @@ package discard
 
 import (
 	"context"
-	"errors"
-	"io"
 	"net"
 	"time"
 
-	"github.com/postern-mta/postern/internal/daemon"
+	agentskel "github.com/postern-mta/postern/internal/agent"
 	"github.com/postern-mta/postern/internal/dsn"
 	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/proto"
@@ -33,31 +31,10 @@ type agent struct {
 	now  func() time.Time
 }
 
-// handle serves one qmgr connection: requests one after the other until
-// qmgr hangs up.
-func (a *agent) handle(ctx context.Context, dc *daemon.Conn) {
-	c, err := proto.Accept(dc, proto.ServiceDeliver, proto.VersionDeliver)
-	if err != nil {
-		a.log.Warning("%v", err)
-		return
-	}
-	for {
-		dc.SetIdle(true)
-		c.Timeout = 0 // qmgr may keep the connection for its next request
-		var req proto.DeliverRequest
-		err := c.Recv(&req)
-		dc.SetIdle(false)
-		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && ctx.Err() == nil {
-				a.log.Warning("read request from qmgr: %v", err)
-			}
-			return
-		}
-		if err := c.Send(a.deliver(&req)); err != nil {
-			a.log.Warning("%s: send reply to qmgr: %v", req.QueueID, err)
-			return
-		}
-	}
+// serve answers qmgr's requests on lns until ctx ends.
+func (a *agent) serve(ctx context.Context, lns []net.Listener, maxProc int, grace time.Duration) error {
+	return agentskel.Serve(ctx, lns, agentskel.Options{MaxProc: maxProc, Grace: grace, Log: a.log},
+		func(_ context.Context, req *proto.DeliverRequest) *proto.DeliverReply { return a.deliver(req) })
 }
 
 // deliver gives every recipient of req the agent's outcome and logs it.

@@ -1,65 +1,28 @@
 package discard
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/postern-mta/postern/internal/daemon"
 	"github.com/postern-mta/postern/internal/maillog"
+	"github.com/postern-mta/postern/internal/mtatest"
 	"github.com/postern-mta/postern/internal/proto"
 )
 
-// syncBuffer is a log sink the agent's goroutines may write at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // start serves an agent on a Unix socket and returns a client of it.
-func start(t *testing.T, m mode) (*proto.DeliverClient, *syncBuffer) {
+func start(t *testing.T, m mode) (*proto.DeliverClient, *mtatest.LogBuffer) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "agent")
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
+	logs := &mtatest.LogBuffer{}
 	now := time.Date(2026, 11, 22, 11, 7, 20, 0, time.UTC)
 	a := &agent{mode: m, log: maillog.New(logs, "postern", "discard", 42), now: func() time.Time { return now }}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- daemon.ServeConns(ctx, []net.Listener{ln}, 0, time.Second, a.handle) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("ServeConns: %v", err)
-		}
-	})
-	c, err := proto.DialDeliver(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c, logs
+	mtatest.RunServer(t, path, func(ctx context.Context, lns []net.Listener) error { return a.serve(ctx, lns, 0, time.Second) })
+	return mtatest.DialDeliver(t, path), logs
 }
 
 func request(nexthop, errorText string, flags uint32) *proto.DeliverRequest {

@@ -41,5 +41,5 @@ func serve(ctx context.Context, env *daemon.Env, m mode) error {
 	}
 	a := &agent{mode: m, log: env.Log, now: time.Now}
 	env.Ready()
-	return daemon.ServeConns(ctx, env.Listeners, env.MaxProc, c.StopTimeout, a.handle)
+	return a.serve(ctx, env.Listeners, env.MaxProc, c.StopTimeout)
 }

@@ -3,12 +3,11 @@ package local
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"time"
 
-	"github.com/postern-mta/postern/internal/daemon"
+	"github.com/postern-mta/postern/internal/agent"
 	"github.com/postern-mta/postern/internal/dsn"
 	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/privexec"
@@ -27,10 +26,16 @@ type Agent struct {
 	users  Users
 	runner *privexec.Runner
 	ownRun bool // the runner is the agent's own, closed with it
+	// cleanup takes forwarded copies.
+	cleanup *proto.CleanupPool
 
 	biffOnce sync.Once
 	biffConn net.Conn
 }
+
+// forwardPoolSize is how many idle connections to cleanup are kept for
+// the next forwarded copy.
+const forwardPoolSize = 4
 
 // NewAgent checks cfg and prepares the agent.
 func NewAgent(cfg Config, log *maillog.Logger) (*Agent, error) {
@@ -41,7 +46,8 @@ func NewAgent(cfg Config, log *maillog.Logger) (*Agent, error) {
 		cfg.Expand = func(s string, _ map[string]string) (string, error) { return s, nil }
 	}
 	a := &Agent{cfg: cfg, log: log, layout: queue.NewLayout(cfg.QueueDir, cfg.HashQueues, cfg.HashDepth),
-		users: cfg.Users, runner: cfg.Runner}
+		users: cfg.Users, runner: cfg.Runner,
+		cleanup: proto.NewCleanupPool(forwardPoolSize, proto.PublicPath(cfg.QueueDir, cfg.CleanupService))}
 	if a.users == nil {
 		a.users = SystemUsers()
 	}
@@ -54,6 +60,7 @@ func NewAgent(cfg Config, log *maillog.Logger) (*Agent, error) {
 
 // Close ends the agent's helper processes.
 func (a *Agent) Close() {
+	a.cleanup.Close()
 	if a.ownRun {
 		a.runner.Close()
 	}
@@ -65,41 +72,7 @@ func (a *Agent) Close() {
 // Serve answers delivery requests on lns (at most maxProc at once) until
 // ctx ends; deliveries under way then get cfg.Grace to finish.
 func (a *Agent) Serve(ctx context.Context, lns []net.Listener, maxProc int) error {
-	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	stop := context.AfterFunc(ctx, func() { time.AfterFunc(a.cfg.Grace, cancel) })
-	defer stop()
-	return daemon.ServeConns(ctx, lns, maxProc, a.cfg.Grace, func(_ context.Context, c *daemon.Conn) {
-		a.serveConn(work, c)
-	})
-}
-
-// serveConn answers one qmgr connection, request after request.
-func (a *Agent) serveConn(ctx context.Context, c *daemon.Conn) {
-	pc, err := proto.Accept(c, proto.ServiceDeliver, proto.VersionDeliver)
-	if err != nil {
-		a.log.Warning("deliver connection: %v", err)
-		return
-	}
-	for {
-		c.SetIdle(true)
-		pc.Timeout = a.cfg.IdleLimit
-		var req proto.DeliverRequest
-		err := pc.Recv(&req)
-		c.SetIdle(false)
-		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.ErrUnexpectedEOF) {
-				a.log.Warning("read delivery request: %v", err)
-			}
-			return
-		}
-		reply := a.Deliver(ctx, &req)
-		pc.Timeout = 0
-		if err := pc.Send(reply); err != nil {
-			a.log.Warning("%s: send delivery status: %v", req.QueueID, err)
-			return
-		}
-	}
+	return agent.Serve(ctx, lns, agent.Options{MaxProc: maxProc, Grace: a.cfg.Grace, IdleLimit: a.cfg.IdleLimit, Log: a.log}, a.Deliver)
 }
 
 // Deliver delivers one request: every recipient in turn, each logged, one

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/postern-mta/postern/internal/agent"
 	"github.com/postern-mta/postern/internal/dsn"
 	"github.com/postern-mta/postern/internal/maps"
 	"github.com/postern-mta/postern/internal/privexec"
@@ -252,7 +253,7 @@ func (d *delivery) include(ctx context.Context, s state, u userAttr, path string
 	if err != nil {
 		var st *dsn.Status
 		if !errors.As(err, &st) {
-			d.failStatus(s, status("4.3.0", "cannot read include file"))
+			d.failStatus(s, agent.Status("4.3.0", "cannot read include file"))
 			m.a.log.Warning("%s: %v", m.req.QueueID, err)
 			return
 		}

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postern-mta/postern/internal/agent"
 	"github.com/postern-mta/postern/internal/dsn"
-	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/privexec"
 	"github.com/postern-mta/postern/internal/proto"
 	"github.com/postern-mta/postern/queue"
@@ -101,7 +101,7 @@ func (d *delivery) sent(s state, action, format string, args ...any) {
 
 // fail records a failure: enhanced is 4.x.x (defer) or 5.x.x (bounce).
 func (d *delivery) fail(s state, enhanced, format string, args ...any) {
-	d.failStatus(s, status(enhanced, fmt.Sprintf(format, args...)))
+	d.failStatus(s, agent.Status(enhanced, fmt.Sprintf(format, args...)))
 }
 
 func (d *delivery) failStatus(s state, st *dsn.Status) {
@@ -126,40 +126,8 @@ func (d *delivery) add(l leaf) {
 // logLeaf writes the "to=<…>, relay=local, …, status=sent (…)" line.
 func (d *delivery) logLeaf(l *leaf) {
 	m := d.m
-	now := time.Now()
-	req := m.req
-	var delays [4]time.Duration
-	if !req.Active.IsZero() {
-		delays[0] = req.Active.Sub(req.Arrival)
-		delays[1] = m.start.Sub(req.Active)
-	}
-	delays[3] = now.Sub(m.start)
-	m.a.log.Delivery(maillog.Delivery{
-		QueueID: req.QueueID,
-		To:      l.to,
-		OrigTo:  d.origTo,
-		Relay:   m.a.cfg.Service,
-		Delay:   now.Sub(req.Arrival),
-		Delays:  delays,
-		DSN:     l.st.Enhanced,
-		Status:  statusWord(l.st, m.verify()),
-		Text:    l.st.Text,
-	})
+	m.a.log.Delivery(agent.DeliveryLine(m.req, l.to, d.origTo, m.a.cfg.Service, l.st, m.start))
 	l.logged = true
-}
-
-func statusWord(st *dsn.Status, verify bool) string {
-	switch {
-	case verify && st.Success():
-		return "deliverable"
-	case verify:
-		return "undeliverable"
-	case st.Success():
-		return "sent"
-	case st.Permanent():
-		return "bounced"
-	}
-	return "deferred"
 }
 
 // result combines the leaves into the recipient's answer to qmgr: any
@@ -198,19 +166,6 @@ func (d *delivery) result() proto.RcptResult {
 	}
 }
 
-// status makes a Status from an enhanced code, with the SMTP code of its
-// class.
-func status(enhanced, text string) *dsn.Status {
-	code := 550
-	switch enhanced[0] {
-	case '2':
-		code = 250
-	case '4':
-		code = 450
-	}
-	return &dsn.Status{Code: code, Enhanced: enhanced, Text: text}
-}
-
 // statusOf copies a status from elsewhere, making sure it has an enhanced
 // code (4.3.0 when it had none: unknown failures are temporary).
 func statusOf(st *dsn.Status) *dsn.Status {
@@ -224,7 +179,7 @@ func statusOf(st *dsn.Status) *dsn.Status {
 			enh = "5.0.0"
 		}
 	}
-	return status(enh, st.Text)
+	return agent.Status(enh, st.Text)
 }
 
 // dupFilter remembers what a request delivered to, so that an address

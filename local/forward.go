@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/postern-mta/postern/internal/agent"
 	"github.com/postern-mta/postern/internal/dsn"
 	"github.com/postern-mta/postern/internal/proto"
 )
@@ -211,12 +212,6 @@ func (d *delivery) submit(ctx context.Context, g *forwardGroup) *dsn.Status {
 	cfg := &m.a.cfg
 	ctx, cancel := context.WithTimeout(ctx, cfg.ForwardTimeout)
 	defer cancel()
-	cl, err := proto.DialCleanup(ctx, proto.PublicPath(cfg.QueueDir, cfg.CleanupService))
-	if err != nil {
-		m.a.log.Warning("%s: forward: %v", m.req.QueueID, err)
-		return status("4.3.0", "mail forwarding transaction failed")
-	}
-	defer cl.Close()
 	open := &proto.CleanupOpen{
 		Source:     "local",
 		Flags:      proto.CleanupNoChecks,
@@ -232,14 +227,14 @@ func (d *delivery) submit(ctx context.Context, g *forwardGroup) *dsn.Status {
 	if cfg.DeliveredHeader&deliveredForward != 0 {
 		content = io.MultiReader(strings.NewReader("Delivered-To: "+strings.ToLower(g.delivered)+"\n"), content)
 	}
-	res, err := cl.Submit(ctx, open, content)
+	res, err := m.a.cleanup.Submit(ctx, open, content)
 	if err != nil {
 		var st *dsn.Status
 		if errors.As(err, &st) {
 			return statusOf(st)
 		}
 		m.a.log.Warning("%s: forward: %v", m.req.QueueID, err)
-		return status("4.3.0", "mail forwarding transaction failed")
+		return agent.Status("4.3.0", "mail forwarding transaction failed")
 	}
 	return dsn.OK("2.0.0", "forwarded as %s", res.QueueID)
 }

@@ -1,21 +1,19 @@
 package local
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/maps"
 	"github.com/postern-mta/postern/internal/matchlist"
+	"github.com/postern-mta/postern/internal/mtatest"
 	"github.com/postern-mta/postern/internal/privexec"
 	"github.com/postern-mta/postern/internal/privexec/mailbox"
 	"github.com/postern-mta/postern/internal/privexec/privexectest"
@@ -28,24 +26,6 @@ func TestMain(m *testing.M) { privexectest.Main(m) }
 
 // root tells whether the tests really change users.
 var root = os.Geteuid() == 0
-
-// syncBuffer is a log the agent and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // fakeUsers is a passwd of test accounts whose homes are in the test's
 // directory. As root their IDs are unused numbers; otherwise they are all
@@ -80,8 +60,8 @@ type harness struct {
 	cfg     Config
 	layout  *queue.Layout
 	users   *fakeUsers
-	log     *syncBuffer
-	cleanup *fakeCleanup
+	log     *mtatest.LogBuffer
+	cleanup *mtatest.FakeCleanup
 	client  *proto.DeliverClient
 	agent   *Agent
 }
@@ -94,7 +74,7 @@ func newHarness(t *testing.T) *harness {
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
 	os.Chmod(filepath.Dir(dir), 0o755)
-	h := &harness{t: t, dir: dir, log: &syncBuffer{}, users: &fakeUsers{byName: map[string]*User{}}}
+	h := &harness{t: t, dir: dir, log: &mtatest.LogBuffer{}, users: &fakeUsers{byName: map[string]*User{}}}
 	queueDir := filepath.Join(dir, "spool")
 	h.layout = queue.NewLayout(queueDir, []string{"deferred", "defer"}, 1)
 	if err := h.layout.MakeDirs(-1, -1); err != nil {
@@ -255,7 +235,9 @@ func (h *harness) aliases(text string, owner uint32) {
 // start serves the agent on private/local and connects to it.
 func (h *harness) start() {
 	h.t.Helper()
-	h.cleanup = startFakeCleanup(h.t, proto.CleanupPath(h.cfg.QueueDir))
+	h.cleanup = mtatest.StartCleanup(h.t, proto.CleanupPath(h.cfg.QueueDir), func(n int, _ *proto.CleanupOpen) *proto.CleanupResult {
+		return &proto.CleanupResult{QueueID: fmt.Sprintf("FWD%d", n)}
+	})
 	if h.cfg.Runner == nil {
 		h.cfg.Runner = privexectest.Runner(h.t)
 	}
@@ -265,27 +247,9 @@ func (h *harness) start() {
 	}
 	h.agent = a
 	sock := proto.PrivatePath(h.cfg.QueueDir, h.cfg.Service)
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, []net.Listener{ln}, 0) }()
-	h.t.Cleanup(func() {
-		if h.client != nil {
-			h.client.Close()
-		}
-		cancel()
-		if err := <-done; err != nil {
-			h.t.Errorf("Serve: %v", err)
-		}
-		a.Close()
-	})
-	h.client, err = proto.DialDeliver(context.Background(), sock)
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	h.t.Cleanup(a.Close)
+	mtatest.RunServer(h.t, sock, func(ctx context.Context, lns []net.Listener) error { return a.Serve(ctx, lns, 0) })
+	h.client = mtatest.DialDeliver(h.t, sock)
 }
 
 // message is a queued message to deliver.
@@ -299,19 +263,11 @@ type testMessage struct {
 // queueMessage writes a message into active/ and returns its ID.
 func (h *harness) queueMessage(m testMessage) string {
 	h.t.Helper()
-	w, err := h.layout.NewWriter(queue.Active)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	w.SetEnvelope(&queue.Envelope{Arrival: time.Now().Add(-2 * time.Second), Sender: m.sender, Attrs: m.attrs})
-	io.WriteString(w, m.content)
+	env := &queue.Envelope{Arrival: time.Now().Add(-2 * time.Second), Sender: m.sender, Attrs: m.attrs}
 	for _, r := range m.rcpts {
-		w.AddRecipient(queue.Recipient{Addr: r, Orig: r})
+		env.Recipients = append(env.Recipients, queue.Recipient{Addr: r, Orig: r})
 	}
-	if err := w.Commit(); err != nil {
-		h.t.Fatal(err)
-	}
-	return w.ID()
+	return mtatest.WriteQueueFile(h.t, h.layout, queue.Active, env, m.content)
 }
 
 // deliver asks the agent to deliver the message to its recipients.
@@ -376,76 +332,4 @@ func (h *harness) wantLog(to string, parts ...string) {
 			h.t.Errorf("log line %q lacks %q", l, p)
 		}
 	}
-}
-
-// fakeCleanup stands in for the cleanup service: it answers with queue
-// IDs FWD1, FWD2, … and keeps what it was sent.
-type fakeCleanup struct {
-	mu   sync.Mutex
-	msgs []forwarded
-}
-
-type forwarded struct {
-	open    proto.CleanupOpen
-	content string
-	id      string
-}
-
-func startFakeCleanup(t *testing.T, path string) *fakeCleanup {
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fakeCleanup{}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer nc.Close()
-				f.serve(nc)
-			}()
-		}
-	}()
-	return f
-}
-
-func (f *fakeCleanup) serve(nc net.Conn) {
-	c, err := proto.Accept(nc, proto.ServiceCleanup, proto.VersionCleanup)
-	if err != nil {
-		return
-	}
-	s := &proto.CleanupServer{C: c}
-	for {
-		o, err := s.Next()
-		if err != nil {
-			return
-		}
-		f.mu.Lock()
-		id := fmt.Sprintf("FWD%d", len(f.msgs)+1)
-		f.mu.Unlock()
-		s.Opened(proto.CleanupOpened{QueueID: id})
-		b, err := io.ReadAll(s.Content())
-		if err != nil {
-			return
-		}
-		f.mu.Lock()
-		f.msgs = append(f.msgs, forwarded{open: *o, content: string(b), id: id})
-		f.mu.Unlock()
-		s.Done(proto.CleanupResult{QueueID: id})
-	}
-}
-
-func (f *fakeCleanup) messages() []forwarded {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]forwarded{}, f.msgs...)
 }

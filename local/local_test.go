@@ -171,17 +171,17 @@ func TestAliasList(t *testing.T) {
 			t.Errorf("%s's mailbox:\n%s", u, got)
 		}
 	}
-	fwd := h.cleanup.messages()
+	fwd := h.cleanup.Messages()
 	if len(fwd) != 1 {
 		t.Fatalf("forwarded %d messages", len(fwd))
 	}
-	o := fwd[0].open
+	o := fwd[0].Open
 	if o.Sender != "alice@example.test" || len(o.Recipients) != 1 || o.Recipients[0].Addr != "remote@elsewhere.test" ||
 		o.Recipients[0].Orig != "list@mx.example.test" || o.Source != "local" {
 		t.Errorf("forwarded envelope %+v", o)
 	}
-	if fwd[0].content != "Delivered-To: list@mx.example.test\n"+sampleMessage {
-		t.Errorf("forwarded content:\n%s", fwd[0].content)
+	if fwd[0].Content != "Delivered-To: list@mx.example.test\n"+sampleMessage {
+		t.Errorf("forwarded content:\n%s", fwd[0].Content)
 	}
 }
 
@@ -217,11 +217,11 @@ func TestOwnerAlias(t *testing.T) {
 	h.start()
 	_, reply := h.send("list@mx.example.test")
 	wantResult(t, reply.Results[0], "2.0.0", proto.ActionExpanded, "")
-	fwd := h.cleanup.messages()
+	fwd := h.cleanup.Messages()
 	if len(fwd) != 1 {
 		t.Fatalf("forwarded %d messages", len(fwd))
 	}
-	o := fwd[0].open
+	o := fwd[0].Open
 	if o.Sender != "owner-list@mx.example.test" || len(o.Recipients) != 2 {
 		t.Fatalf("forwarded envelope %+v", o)
 	}
@@ -316,8 +316,8 @@ func TestDotForward(t *testing.T) {
 			t.Errorf(".forward command ran as %s, want bob (40001)", got)
 		}
 	}
-	fwd := h.cleanup.messages()
-	if len(fwd) != 1 || !strings.HasPrefix(fwd[0].content, "Delivered-To: bob@mx.example.test\n") {
+	fwd := h.cleanup.Messages()
+	if len(fwd) != 1 || !strings.HasPrefix(fwd[0].Content, "Delivered-To: bob@mx.example.test\n") {
 		t.Errorf("forwarded: %+v", fwd)
 	}
 }
@@ -332,7 +332,7 @@ func TestDotForwardNamingSelfAndEmpty(t *testing.T) {
 	_, reply := h.send("bob@mx.example.test", "carol@mx.example.test")
 	wantResult(t, reply.Results[0], "2.0.0", proto.ActionExpanded, "delivered to mailbox")
 	wantResult(t, reply.Results[1], "2.0.0", proto.ActionDelivered, "delivered to mailbox")
-	if len(h.cleanup.messages()) != 0 {
+	if len(h.cleanup.Messages()) != 0 {
 		t.Errorf("something was forwarded")
 	}
 }

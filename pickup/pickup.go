@@ -27,6 +27,8 @@ type Pickup struct {
 	log    *maillog.Logger
 	layout *queue.Layout
 	wake   chan struct{}
+	// cleanup holds a connection per worker while a scan lasts.
+	cleanup *proto.CleanupPool
 }
 
 // New returns a pickup service for cfg.
@@ -39,6 +41,9 @@ func New(cfg *Config, log *maillog.Logger) *Pickup {
 		log:    log,
 		layout: queue.NewLayout(cfg.QueueDir, cfg.HashQueueNames, cfg.HashQueueDepth),
 		wake:   make(chan struct{}, 1),
+		// public/NAME with the master.cf of Postfix and Postern
+		// (DialCleanup tries private/ when that is missing).
+		cleanup: proto.NewCleanupPool(cfg.Workers, proto.PublicPath(cfg.QueueDir, cfg.CleanupService)),
 	}
 }
 
@@ -92,14 +97,8 @@ func (p *Pickup) Scan(ctx context.Context) {
 			removed.Add(1)
 			go func() {
 				defer removed.Done()
-				var cl *proto.CleanupClient
-				defer func() {
-					if cl != nil {
-						cl.Close()
-					}
-				}()
 				for id := range jobs {
-					if p.file(ctx, &cl, id) {
+					if p.file(ctx, id) {
 						mu.Lock()
 						done++
 						mu.Unlock()
@@ -117,6 +116,7 @@ func (p *Pickup) Scan(ctx context.Context) {
 		}
 		close(jobs)
 		removed.Wait()
+		p.cleanup.Close()
 		if done == 0 {
 			return
 		}
@@ -125,7 +125,7 @@ func (p *Pickup) Scan(ctx context.Context) {
 
 // file hands one maildrop file to cleanup and reports whether it left
 // maildrop/ (queued, bounced, or moved to corrupt/).
-func (p *Pickup) file(ctx context.Context, cl **proto.CleanupClient, id string) bool {
+func (p *Pickup) file(ctx context.Context, id string) bool {
 	path := p.layout.Path(queue.Maildrop, id)
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -150,7 +150,7 @@ func (p *Pickup) file(ctx context.Context, cl **proto.CleanupClient, id string) 
 		return false
 	}
 	defer f.Close()
-	err = p.submit(ctx, cl, f, uid)
+	err = p.submit(ctx, f, uid)
 	var st *dsn.Status
 	switch {
 	case err == nil:
@@ -177,48 +177,24 @@ func (p *Pickup) corrupt(id, why string) bool {
 	return true
 }
 
-// submit sends one maildrop file to cleanup over *cl, dialing when
-// needed; a broken pooled connection is dialed again once.
-func (p *Pickup) submit(ctx context.Context, cl **proto.CleanupClient, f *queue.File, uid int) error {
+// submit sends one maildrop file to cleanup.
+func (p *Pickup) submit(ctx context.Context, f *queue.File, uid int) error {
 	o := p.cleanupOpen(f, uid)
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.IPCTimeout)
 	defer cancel()
-	for attempt := 0; ; attempt++ {
-		if *cl == nil {
-			c, err := p.dial(ctx)
-			if err != nil {
-				return err
-			}
-			*cl = c
-		}
-		sub, err := (*cl).Open(ctx, o)
-		var st *dsn.Status
-		if errors.As(err, &st) {
-			return err
-		}
-		if err != nil {
-			(*cl).Close()
-			*cl = nil
-			if attempt == 0 {
-				continue
-			}
-			return err
-		}
-		p.log.Info("%s: uid=%d from=<%s>", sub.ID, uid, f.Envelope.Sender)
-		err = p.send(ctx, sub, f, uid)
-		if err != nil && !errors.As(err, &st) {
-			(*cl).Close()
-			*cl = nil
-		}
+	sub, err := p.cleanup.Open(ctx, o)
+	if err != nil {
 		return err
 	}
+	p.log.Info("%s: uid=%d from=<%s>", sub.ID(), uid, f.Envelope.Sender)
+	return p.send(ctx, sub, f, uid)
 }
 
 // send writes the content: pickup's Received: header first, as Postfix
 // does, then the message.
-func (p *Pickup) send(ctx context.Context, sub *proto.Submission, f *queue.File, uid int) error {
+func (p *Pickup) send(ctx context.Context, sub *proto.PooledSubmission, f *queue.File, uid int) error {
 	hdr := fmt.Sprintf("Received: by %s (%s, from userid %d)\n\tid %s; %s\n",
-		p.cfg.MyHostname, p.cfg.MailName, uid, sub.ID, f.Envelope.Arrival.Format("Mon, _2 Jan 2006 15:04:05 -0700 (MST)"))
+		p.cfg.MyHostname, p.cfg.MailName, uid, sub.ID(), f.Envelope.Arrival.Format("Mon, _2 Jan 2006 15:04:05 -0700 (MST)"))
 	content := f.Content()
 	var first [1]byte
 	if n, _ := content.ReadAt(first[:], 0); n == 1 && (first[0] == ' ' || first[0] == '\t') {
@@ -227,9 +203,11 @@ func (p *Pickup) send(ctx context.Context, sub *proto.Submission, f *queue.File,
 		hdr += "\n"
 	}
 	if _, err := io.WriteString(sub, hdr); err != nil {
+		sub.Abort()
 		return fmt.Errorf("send to cleanup: %w", err)
 	}
 	if _, err := io.Copy(sub, content); err != nil {
+		sub.Abort()
 		return fmt.Errorf("send to cleanup: %w", err)
 	}
 	_, err := sub.Finish(ctx)
@@ -277,12 +255,6 @@ func (p *Pickup) cleanupOpen(f *queue.File, uid int) *proto.CleanupOpen {
 		o.Recipients = append(o.Recipients, proto.Rcpt{Addr: r.Addr, Orig: r.Orig, Notify: r.Notify, ORCPT: r.ORCPT})
 	}
 	return o
-}
-
-// dial connects to cleanup: public/NAME with the master.cf of Postfix
-// and Postern (DialCleanup tries private/ when that is missing).
-func (p *Pickup) dial(ctx context.Context) (*proto.CleanupClient, error) {
-	return proto.DialCleanup(ctx, proto.PublicPath(p.cfg.QueueDir, p.cfg.CleanupService))
 }
 
 // serveControl answers wake-up requests on public/pickup.

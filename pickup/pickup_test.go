@@ -1,119 +1,47 @@
 package pickup
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/postern-mta/postern/internal/dsn"
 	"github.com/postern-mta/postern/internal/maillog"
+	"github.com/postern-mta/postern/internal/mtatest"
 	"github.com/postern-mta/postern/internal/proto"
 	"github.com/postern-mta/postern/queue"
 )
 
-// fakeCleanup is a cleanup service that records what it is given.
-type fakeCleanup struct {
-	mu     sync.Mutex
-	got    []submission
-	refuse *dsn.Status // answer every message with this
-	n      int
-}
-
-type submission struct {
-	open    proto.CleanupOpen
-	id      string
-	content string
-}
-
-func (f *fakeCleanup) serve(t *testing.T, ln net.Listener) {
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			defer nc.Close()
-			pc, err := proto.Accept(nc, proto.ServiceCleanup, proto.VersionCleanup)
-			if err != nil {
-				return
-			}
-			srv := &proto.CleanupServer{C: pc}
-			for {
-				o, err := srv.Next()
-				if err != nil {
-					return
-				}
-				f.mu.Lock()
-				f.n++
-				id := queue.NewID(time.Now(), uint64(1000+f.n))
-				refuse := f.refuse
-				f.mu.Unlock()
-				srv.Opened(proto.CleanupOpened{QueueID: id})
-				b, err := io.ReadAll(srv.Content())
-				if err != nil {
-					return
-				}
-				f.mu.Lock()
-				f.got = append(f.got, submission{*o, id, string(b)})
-				f.mu.Unlock()
-				srv.Done(proto.CleanupResult{QueueID: id, Status: refuse})
-			}
-		}()
+// cleanupAnswer gives each message a queue ID of the real form and the
+// verdict refuse (nil: accepted).
+func cleanupAnswer(refuse *dsn.Status) mtatest.CleanupAnswer {
+	return func(n int, _ *proto.CleanupOpen) *proto.CleanupResult {
+		return &proto.CleanupResult{QueueID: queue.NewID(time.Now(), uint64(1000+n)), Status: refuse}
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-func setup(t *testing.T) (*Pickup, *fakeCleanup, *syncBuffer) {
+func setup(t *testing.T) (*Pickup, *mtatest.FakeCleanup, *mtatest.LogBuffer) {
 	dir := t.TempDir()
 	cfg := &Config{QueueDir: filepath.Join(dir, "q"), HashQueueNames: []string{"deferred"}, HashQueueDepth: 1,
 		MyHostname: "mx.example.test", MailName: "Postern", CleanupService: "cleanup",
 		ScanInterval: time.Hour, IPCTimeout: 10 * time.Second, Workers: 2}
-	log := &syncBuffer{}
+	log := &mtatest.LogBuffer{}
 	p := New(cfg, maillog.New(log, "postern", "pickup", 0))
 	if err := p.layout.MakeDirs(-1, -1); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("unix", proto.PublicPath(cfg.QueueDir, "cleanup"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	fc := &fakeCleanup{}
-	go fc.serve(t, ln)
+	fc := mtatest.StartCleanup(t, proto.PublicPath(cfg.QueueDir, "cleanup"), cleanupAnswer(nil))
 	return p, fc, log
 }
 
 // drop writes a maildrop file as postdrop does.
 func drop(t *testing.T, p *Pickup, e *queue.Envelope, content string) string {
-	w, err := p.layout.NewWriter(queue.Maildrop)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.SetEnvelope(e)
-	io.WriteString(w, content)
-	if err := w.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	return w.ID()
+	return mtatest.WriteQueueFile(t, p.layout, queue.Maildrop, e, content)
 }
 
 func TestPickupSubmits(t *testing.T) {
@@ -124,24 +52,25 @@ func TestPickupSubmits(t *testing.T) {
 		Recipients: []queue.Recipient{{Addr: "bob", Notify: "SUCCESS"}}, Flags: queue.FlagTrace}, "Subject: one\n\nbody\n")
 	id2 := drop(t, p, &queue.Envelope{Arrival: arrival, Sender: "alice", Recipients: []queue.Recipient{{Addr: "carol"}}}, " starts with a blank\n")
 	p.Scan(context.Background())
-	if len(fc.got) != 2 {
-		t.Fatalf("%d submissions", len(fc.got))
+	got := fc.Messages()
+	if len(got) != 2 {
+		t.Fatalf("%d submissions", len(got))
 	}
 	for _, id := range []string{id1, id2} {
 		if _, err := os.Stat(p.layout.Path(queue.Maildrop, id)); !os.IsNotExist(err) {
 			t.Errorf("maildrop/%s still there", id)
 		}
 	}
-	var s1, s2 submission
-	for _, s := range fc.got {
-		if s.open.Sender == "root" {
+	var s1, s2 mtatest.Submission
+	for _, s := range got {
+		if s.Open.Sender == "root" {
 			s1 = s
 		} else {
 			s2 = s
 		}
 	}
 	uid := os.Getuid()
-	o := s1.open
+	o := s1.Open
 	if o.Source != "pickup" || o.Flags != proto.CleanupLocal|proto.CleanupBounceOnReject|proto.CleanupExtractRcpt|proto.CleanupTrace {
 		t.Errorf("open %+v", o)
 	}
@@ -152,14 +81,14 @@ func TestPickupSubmits(t *testing.T) {
 		proto.Lookup(o.Attrs, proto.AttrRewriteContext) != "local" || proto.Lookup(o.Attrs, proto.AttrDSNNotify) != "NEVER" {
 		t.Errorf("attributes %+v", o.Attrs)
 	}
-	want := "Received: by mx.example.test (Postern, from userid " + itoa(uid) + ")\n\tid " + s1.id + "; Sun, 22 Nov 2026 11:07:19 +0000 (UTC)\nSubject: one\n\nbody\n"
-	if s1.content != want {
-		t.Errorf("content %q\nwant %q", s1.content, want)
+	want := "Received: by mx.example.test (Postern, from userid " + itoa(uid) + ")\n\tid " + s1.QueueID + "; Sun, 22 Nov 2026 11:07:19 +0000 (UTC)\nSubject: one\n\nbody\n"
+	if s1.Content != want {
+		t.Errorf("content %q\nwant %q", s1.Content, want)
 	}
-	if !strings.HasSuffix(s2.content, ")\n\n starts with a blank\n") {
-		t.Errorf("content %q", s2.content)
+	if !strings.HasSuffix(s2.Content, ")\n\n starts with a blank\n") {
+		t.Errorf("content %q", s2.Content)
 	}
-	for _, want := range []string{s1.id + ": uid=" + itoa(uid) + " from=<root>", s2.id + ": uid=" + itoa(uid) + " from=<alice>"} {
+	for _, want := range []string{s1.QueueID + ": uid=" + itoa(uid) + " from=<root>", s2.QueueID + ": uid=" + itoa(uid) + " from=<alice>"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
@@ -174,7 +103,7 @@ func TestPickupCorruptAndRefused(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("not a queue file"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fc.refuse = dsn.Perm("5.1.0", "Error: no recipients specified")
+	fc.SetAnswer(cleanupAnswer(dsn.Perm("5.1.0", "Error: no recipients specified")))
 	id := drop(t, p, &queue.Envelope{Sender: "root"}, "Subject: x\n\n")
 	p.Scan(context.Background())
 	if n := countFiles(p, queue.Corrupt); n != 2 {
@@ -193,7 +122,7 @@ func TestPickupCorruptAndRefused(t *testing.T) {
 
 func TestPickupCleanupDown(t *testing.T) {
 	p, fc, log := setup(t)
-	fc.refuse = dsn.Temp("4.3.0", "Error: queue file write error")
+	fc.SetAnswer(cleanupAnswer(dsn.Temp("4.3.0", "Error: queue file write error")))
 	id := drop(t, p, &queue.Envelope{Sender: "root", Recipients: []queue.Recipient{{Addr: "bob"}}}, "Subject: x\n\n")
 	p.Scan(context.Background())
 	if _, err := os.Stat(p.layout.Path(queue.Maildrop, id)); err != nil {
@@ -217,34 +146,17 @@ func TestPickupWakeup(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sock := proto.PublicPath(p.cfg.QueueDir, "pickup")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.serveControlConn(ctx, nc)
-		}
-	}()
-	go func() { defer wg.Done(); p.Run(ctx, nil) }()
-	defer func() { cancel(); ln.Close(); wg.Wait() }()
+	mtatest.Serve(t, mtatest.ListenUnix(t, sock), func(nc net.Conn) { p.serveControlConn(ctx, nc) })
+	ran := make(chan struct{})
+	go func() { defer close(ran); p.Run(ctx, nil) }()
+	defer func() { cancel(); <-ran }()
 	drop(t, p, &queue.Envelope{Sender: "root", Recipients: []queue.Recipient{{Addr: "bob"}}}, "Subject: x\n\n")
 	if err := proto.Nudge(sock, proto.ServicePickup, proto.VersionPickup); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		fc.mu.Lock()
-		n := len(fc.got)
-		fc.mu.Unlock()
-		if n == 1 {
+		if len(fc.Messages()) == 1 {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -2,7 +2,6 @@ package pipe
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/postern-mta/postern/internal/daemon"
+	"github.com/postern-mta/postern/internal/agent"
 	"github.com/postern-mta/postern/internal/dsn"
 	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/privexec"
@@ -52,40 +51,7 @@ func NewAgent(cfg Config, log *maillog.Logger) *Agent {
 // Serve answers delivery requests on lns (at most maxProc at once) until
 // ctx ends; deliveries under way then get cfg.Grace to finish.
 func (a *Agent) Serve(ctx context.Context, lns []net.Listener, maxProc int) error {
-	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	stop := context.AfterFunc(ctx, func() { time.AfterFunc(a.cfg.Grace, cancel) })
-	defer stop()
-	return daemon.ServeConns(ctx, lns, maxProc, a.cfg.Grace, func(_ context.Context, c *daemon.Conn) {
-		a.serveConn(work, c)
-	})
-}
-
-func (a *Agent) serveConn(ctx context.Context, c *daemon.Conn) {
-	pc, err := proto.Accept(c, proto.ServiceDeliver, proto.VersionDeliver)
-	if err != nil {
-		a.log.Warning("deliver connection: %v", err)
-		return
-	}
-	for {
-		c.SetIdle(true)
-		pc.Timeout = a.cfg.IdleLimit
-		var req proto.DeliverRequest
-		err := pc.Recv(&req)
-		c.SetIdle(false)
-		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.ErrUnexpectedEOF) {
-				a.log.Warning("read delivery request: %v", err)
-			}
-			return
-		}
-		reply := a.Deliver(ctx, &req)
-		pc.Timeout = 0
-		if err := pc.Send(reply); err != nil {
-			a.log.Warning("%s: send delivery status: %v", req.QueueID, err)
-			return
-		}
-	}
+	return agent.Serve(ctx, lns, agent.Options{MaxProc: maxProc, Grace: a.cfg.Grace, IdleLimit: a.cfg.IdleLimit, Log: a.log}, a.Deliver)
 }
 
 // Deliver runs the command once for the request's recipients (those not
@@ -105,19 +71,20 @@ func (a *Agent) Deliver(ctx context.Context, req *proto.DeliverRequest) *proto.D
 		if cfg.SoftBounce && st.Permanent() {
 			st = st.Soften()
 		}
-		a.logResult(req, &req.Recipients[i], st, start)
+		r := &req.Recipients[i]
+		a.log.Delivery(agent.DeliveryLine(req, r.Addr, r.Orig, cfg.Service, st, start))
 		reply.Results[i] = a.result(st)
 	}
 	if (flags.DeliveredTo || flags.OrigRcpt) && len(req.Recipients) > 1 {
 		a.log.Warning("%s: flags O and D need %s_destination_recipient_limit = 1", req.QueueID, cfg.Service)
 		for i := range req.Recipients {
-			finish(i, status("4.3.5", "mail system configuration error"))
+			finish(i, agent.Status("4.3.5", "mail system configuration error"))
 		}
 		return reply
 	}
 	if cfg.Args.Size > 0 && qf.Size() > cfg.Args.Size {
 		for i := range req.Recipients {
-			finish(i, status("5.2.3", "message too large"))
+			finish(i, agent.Status("5.2.3", "message too large"))
 		}
 		return reply
 	}
@@ -131,7 +98,7 @@ func (a *Agent) Deliver(ctx context.Context, req *proto.DeliverRequest) *proto.D
 		}
 		for i, r := range req.Recipients {
 			if loops[strings.ToLower(r.Addr)] {
-				finish(i, status("5.4.6", "mail forwarding loop for "+r.Addr))
+				finish(i, agent.Status("5.4.6", "mail forwarding loop for "+r.Addr))
 				continue
 			}
 			todo = append(todo, i)
@@ -163,7 +130,7 @@ func (a *Agent) run(ctx context.Context, req *proto.DeliverRequest, qf *queue.Fi
 	argv, err := x.expandArgv(args.Argv)
 	if err != nil {
 		a.log.Warning("%s: argv=: %v", req.QueueID, err)
-		return status("4.3.5", "mail system configuration error")
+		return agent.Status("4.3.5", "mail system configuration error")
 	}
 	if req.Flags&proto.DeliverVerify != 0 {
 		return dsn.OK("2.0.0", "delivers via %s service", cfg.Service)
@@ -201,7 +168,7 @@ func (a *Agent) run(ctx context.Context, req *proto.DeliverRequest, qf *queue.Fi
 	})
 	if err != nil {
 		a.log.Warning("%s: %v", req.QueueID, err)
-		return status("4.3.0", "cannot run command: "+argv[0])
+		return agent.Status("4.3.0", "cannot run command: "+argv[0])
 	}
 	if res.StartErr != nil {
 		a.log.Warning("%s: command %s: %v", req.QueueID, argv[0], res.StartErr)
@@ -210,62 +177,19 @@ func (a *Agent) run(ctx context.Context, req *proto.DeliverRequest, qf *queue.Fi
 		return st
 	}
 	if res.WriteErr != nil {
-		return status("4.3.0", fmt.Sprintf("Command failed: %v: %q", res.WriteErr, argv[0]))
+		return agent.Status("4.3.0", fmt.Sprintf("Command failed: %v: %q", res.WriteErr, argv[0]))
 	}
 	return dsn.OK("2.0.0", "delivered via %s service", cfg.Service)
-}
-
-// logResult writes the delivery line of one recipient.
-func (a *Agent) logResult(req *proto.DeliverRequest, r *proto.DeliverRcpt, st *dsn.Status, start time.Time) {
-	now := time.Now()
-	var delays [4]time.Duration
-	if !req.Active.IsZero() {
-		delays[0] = req.Active.Sub(req.Arrival)
-		delays[1] = start.Sub(req.Active)
-	}
-	delays[3] = now.Sub(start)
-	verify := req.Flags&proto.DeliverVerify != 0
-	word := "deferred"
-	switch {
-	case verify && st.Success():
-		word = "deliverable"
-	case verify:
-		word = "undeliverable"
-	case st.Success():
-		word = "sent"
-	case st.Permanent():
-		word = "bounced"
-	}
-	a.log.Delivery(maillog.Delivery{
-		QueueID: req.QueueID, To: r.Addr, OrigTo: r.Orig, Relay: a.cfg.Service,
-		Delay: now.Sub(req.Arrival), Delays: delays, DSN: st.Enhanced, Status: word, Text: st.Text,
-	})
 }
 
 // result is a recipient's answer to qmgr: delivered (flag X) or relayed
 // on success.
 func (a *Agent) result(st *dsn.Status) proto.RcptResult {
-	action := proto.ActionRelayed
-	switch {
-	case st.Permanent():
-		action = proto.ActionFailed
-	case st.Temporary():
-		action = proto.ActionDelayed
-	case a.cfg.Args.Flags.Final:
-		action = proto.ActionDelivered
+	success := proto.ActionRelayed
+	if a.cfg.Args.Flags.Final {
+		success = proto.ActionDelivered
 	}
-	return proto.RcptResult{Status: st, Action: action, Reason: st.Text, DiagType: "X-Postfix", Diag: st.Text, Relay: a.cfg.Service}
-}
-
-func status(enhanced, text string) *dsn.Status {
-	code := 550
-	switch enhanced[0] {
-	case '2':
-		code = 250
-	case '4':
-		code = 450
-	}
-	return &dsn.Status{Code: code, Enhanced: enhanced, Text: text}
+	return agent.Result(st, success, a.cfg.Service)
 }
 
 // commandEnv is the environment of the command: export_environment (NAME

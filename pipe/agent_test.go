@@ -1,18 +1,16 @@
 package pipe
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/postern-mta/postern/internal/maillog"
+	"github.com/postern-mta/postern/internal/mtatest"
 	"github.com/postern-mta/postern/internal/privexec"
 	"github.com/postern-mta/postern/internal/proto"
 	"github.com/postern-mta/postern/queue"
@@ -23,29 +21,12 @@ var root = os.Geteuid() == 0
 // testTimeLimit is pipe's time limit in the tests.
 var testTimeLimit = 5 * time.Second
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type harness struct {
 	t      *testing.T
 	dir    string
 	out    string // a directory the command may write
 	layout *queue.Layout
-	log    *syncBuffer
+	log    *mtatest.LogBuffer
 	client *proto.DeliverClient
 }
 
@@ -55,7 +36,7 @@ func startPipe(t *testing.T, args ...string) *harness {
 	dir := t.TempDir()
 	os.Chmod(filepath.Dir(dir), 0o755)
 	os.Chmod(dir, 0o755)
-	h := &harness{t: t, dir: dir, log: &syncBuffer{}, layout: queue.NewLayout(filepath.Join(dir, "spool"), nil, 1)}
+	h := &harness{t: t, dir: dir, log: &mtatest.LogBuffer{}, layout: queue.NewLayout(filepath.Join(dir, "spool"), nil, 1)}
 	if err := h.layout.MakeDirs(-1, -1); err != nil {
 		t.Fatal(err)
 	}
@@ -80,44 +61,28 @@ func startPipe(t *testing.T, args ...string) *harness {
 	}
 	agent := NewAgent(cfg, maillog.New(h.log, "postern", "pipe", 9))
 	sock := proto.PrivatePath(cfg.QueueDir, "mypipe")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- agent.Serve(ctx, []net.Listener{ln}, 0) }()
-	t.Cleanup(func() { h.client.Close(); cancel(); <-done })
-	if h.client, err = proto.DialDeliver(ctx, sock); err != nil {
-		t.Fatal(err)
-	}
+	mtatest.RunServer(t, sock, func(ctx context.Context, lns []net.Listener) error { return agent.Serve(ctx, lns, 0) })
+	h.client = mtatest.DialDeliver(t, sock)
 	return h
 }
 
 func (h *harness) send(content string, rcpts ...string) (string, *proto.DeliverReply) {
 	h.t.Helper()
-	w, err := h.layout.NewWriter(queue.Active)
-	if err != nil {
-		h.t.Fatal(err)
-	}
 	arrival := time.Now().Add(-time.Second)
-	w.SetEnvelope(&queue.Envelope{Arrival: arrival, Sender: "alice@mx.example.test"})
-	io.WriteString(w, content)
-	req := &proto.DeliverRequest{Queue: queue.Active, QueueID: w.ID(), Transport: "mypipe", Nexthop: "Piped.test",
+	env := &queue.Envelope{Arrival: arrival, Sender: "alice@mx.example.test"}
+	req := &proto.DeliverRequest{Queue: queue.Active, Transport: "mypipe", Nexthop: "Piped.test",
 		Sender: "alice@mx.example.test", Arrival: arrival, Active: arrival,
 		Attrs: []proto.Attr{{Name: proto.AttrClientAddr, Value: "127.0.0.1"}}}
 	for _, r := range rcpts {
-		w.AddRecipient(queue.Recipient{Addr: r, Orig: r})
+		env.Recipients = append(env.Recipients, queue.Recipient{Addr: r, Orig: r})
 		req.Recipients = append(req.Recipients, proto.DeliverRcpt{Addr: r, Orig: r})
 	}
-	if err := w.Commit(); err != nil {
-		h.t.Fatal(err)
-	}
+	req.QueueID = mtatest.WriteQueueFile(h.t, h.layout, queue.Active, env, content)
 	reply, err := h.client.Deliver(context.Background(), req, time.Minute)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return w.ID(), reply
+	return req.QueueID, reply
 }
 
 func (h *harness) read(name string) string {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/mtatest"
 	"github.com/postern-mta/postern/internal/proto"
 	"github.com/postern-mta/postern/queue"
 )
@@ -90,59 +90,16 @@ func (in *instance) run(t *testing.T, uid int, args ...string) (stdout, stderr s
 
 func (in *instance) addMessage(t *testing.T, q, sender string, rcpts ...string) string {
 	t.Helper()
-	w, err := in.layout.NewWriter(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Abort()
 	env := &queue.Envelope{Sender: sender, Arrival: time.Unix(1795345639, 0)}
 	for _, r := range rcpts {
 		env.Recipients = append(env.Recipients, queue.Recipient{Addr: r})
 	}
-	w.SetEnvelope(env)
-	io.WriteString(w, "Subject: x\n\nhello\n")
-	if err := w.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	return w.ID()
-}
-
-// serve runs a fake service on path: handle gets each request's
-// connection after the greeting.
-func serve(t *testing.T, path, service string, version int, handle func(c *proto.Conn)) {
-	t.Helper()
-	os.MkdirAll(filepath.Dir(path), 0o755)
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer nc.Close()
-				c, err := proto.Accept(nc, service, version)
-				if err != nil {
-					return
-				}
-				handle(c)
-			}()
-		}
-	}()
+	return mtatest.WriteQueueFile(t, in.layout, q, env, "Subject: x\n\nhello\n")
 }
 
 // fakeShowq serves a fixed listing.
 func fakeShowq(t *testing.T, in *instance, entries ...*proto.QueueEntry) {
-	serve(t, proto.PublicPath(in.qdir, "showq"), proto.ServiceShowq, proto.VersionShowq, func(c *proto.Conn) {
+	mtatest.ServeProto(t, proto.PublicPath(in.qdir, "showq"), proto.ServiceShowq, proto.VersionShowq, func(c *proto.Conn) {
 		var req proto.ShowqRequest
 		if c.Recv(&req) != nil {
 			return
@@ -176,7 +133,7 @@ func TestListThroughShowq(t *testing.T) {
 
 func TestShowqError(t *testing.T) {
 	in := newInstance(t)
-	serve(t, proto.PublicPath(in.qdir, "showq"), proto.ServiceShowq, proto.VersionShowq, func(c *proto.Conn) {
+	mtatest.ServeProto(t, proto.PublicPath(in.qdir, "showq"), proto.ServiceShowq, proto.VersionShowq, func(c *proto.Conn) {
 		var req proto.ShowqRequest
 		c.Recv(&req)
 		c.Send(proto.ShowqItem{Error: "list queue deferred: permission denied"})
@@ -230,7 +187,7 @@ func TestFlush(t *testing.T) {
 	in := newInstance(t, "fast_flush_domains = remote.test")
 	var mu sync.Mutex
 	var got []proto.ControlRequest
-	serve(t, proto.PublicPath(in.qdir, "qmgr"), proto.ServiceQmgr, proto.VersionQmgr, func(c *proto.Conn) {
+	mtatest.ServeProto(t, proto.PublicPath(in.qdir, "qmgr"), proto.ServiceQmgr, proto.VersionQmgr, func(c *proto.Conn) {
 		var req proto.ControlRequest
 		if c.Recv(&req) != nil {
 			return

@@ -3,15 +3,12 @@ package postsuper
 import (
 	"bytes"
 	"context"
-	"io"
-	"net"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/postern-mta/postern/internal/mtatest"
 	"github.com/postern-mta/postern/internal/proto"
 	"github.com/postern-mta/postern/queue"
 )
@@ -70,11 +67,6 @@ func (f *fixture) expect(req Request, want ...string) {
 // add writes a message into q and returns its ID.
 func (f *fixture) add(q string, rcpts ...string) string {
 	f.t.Helper()
-	w, err := f.l.NewWriter(q)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer w.Abort()
 	env := &queue.Envelope{
 		Arrival: arrival, Sender: "alice@mx.example.test", FullName: "Alice", DSNRet: "HDRS", DSNEnvID: "env1",
 		Attrs: []queue.Attr{{Name: "client_address", Value: "192.0.2.7"}, {Name: "rewrite_context", Value: "remote"}, {Name: "content_filter", Value: "old:filter"}},
@@ -82,12 +74,7 @@ func (f *fixture) add(q string, rcpts ...string) string {
 	for _, r := range rcpts {
 		env.Recipients = append(env.Recipients, queue.Recipient{Addr: r, Orig: "orig-" + r, Notify: "FAILURE"})
 	}
-	w.SetEnvelope(env)
-	io.WriteString(w, "Subject: test\n\nbody\n")
-	if err := w.Commit(); err != nil {
-		f.t.Fatal(err)
-	}
-	return w.ID()
+	return mtatest.WriteQueueFile(f.t, f.l, q, env, "Subject: test\n\nbody\n")
 }
 
 // where returns the queue message id is in, or "".
@@ -118,70 +105,9 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// fakeCleanup serves the cleanup protocol on path: each submission is
+// startCleanup serves the cleanup protocol on path: each submission is
 // recorded and answered by answer.
-type fakeCleanup struct {
-	mu  sync.Mutex
-	got []submission
-}
-
-type submission struct {
-	open    proto.CleanupOpen
-	content string
-}
-
-func startCleanup(t *testing.T, path string, answer func(*proto.CleanupOpen) *proto.CleanupResult) *fakeCleanup {
+func startCleanup(t *testing.T, path string, answer func(*proto.CleanupOpen) *proto.CleanupResult) *mtatest.FakeCleanup {
 	t.Helper()
-	os.MkdirAll(filepath.Dir(path), 0o700)
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fc := &fakeCleanup{}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer nc.Close()
-				c, err := proto.Accept(nc, proto.ServiceCleanup, proto.VersionCleanup)
-				if err != nil {
-					return
-				}
-				srv := proto.CleanupServer{C: c}
-				for {
-					o, err := srv.Next()
-					if err != nil {
-						return
-					}
-					res := answer(o)
-					if res.Status != nil && res.QueueID == "" {
-						srv.Opened(proto.CleanupOpened{Status: res.Status})
-						continue
-					}
-					srv.Opened(proto.CleanupOpened{QueueID: res.QueueID})
-					b, _ := io.ReadAll(srv.Content())
-					fc.mu.Lock()
-					fc.got = append(fc.got, submission{*o, string(b)})
-					fc.mu.Unlock()
-					srv.Done(*res)
-				}
-			}()
-		}
-	}()
-	return fc
-}
-
-func (fc *fakeCleanup) submissions() []submission {
-	fc.mu.Lock()
-	defer fc.mu.Unlock()
-	return append([]submission(nil), fc.got...)
+	return mtatest.StartCleanup(t, path, func(_ int, o *proto.CleanupOpen) *proto.CleanupResult { return answer(o) })
 }

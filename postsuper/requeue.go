@@ -163,27 +163,15 @@ func (s *Super) resubmit(ctx context.Context, o *proto.CleanupOpen, f *queue.Fil
 	if !s.noCleanup {
 		ctx, cancel := context.WithTimeout(ctx, requeueTimeout)
 		defer cancel()
-		if s.cleanup == nil {
-			c, err := proto.DialCleanup(ctx, s.cfg.CleanupPath)
-			if err != nil {
-				if !isDialError(err) {
-					return "", "", err
-				}
-				s.verbosef("cleanup unreachable, requeueing into maildrop: %v", err)
-				s.noCleanup = true
-			}
-			s.cleanup = c
-		}
-		if s.cleanup != nil {
-			res, err := s.cleanup.Submit(ctx, o, f.Content())
-			if err != nil {
-				// The connection may be out of step: start afresh
-				// next time.
-				s.closeCleanup()
-				return "", "", fmt.Errorf("cleanup: %w", err)
-			}
+		res, err := s.cleanup.Submit(ctx, o, f.Content())
+		switch {
+		case err == nil:
 			return res.QueueID, "cleanup", nil
+		case !isDialError(err):
+			return "", "", fmt.Errorf("cleanup: %w", err)
 		}
+		s.verbosef("cleanup unreachable, requeueing into maildrop: %v", err)
+		s.noCleanup = true
 	}
 	id, err := s.toMaildrop(o, f.Content())
 	if err != nil {
@@ -191,13 +179,6 @@ func (s *Super) resubmit(ctx context.Context, o *proto.CleanupOpen, f *queue.Fil
 	}
 	proto.Nudge(s.cfg.PickupPath, proto.ServicePickup, proto.VersionPickup) //nolint:errcheck // pickup also scans on its timer
 	return id, "maildrop", nil
-}
-
-func (s *Super) closeCleanup() {
-	if s.cleanup != nil {
-		s.cleanup.Close()
-		s.cleanup = nil
-	}
 }
 
 // toMaildrop writes the message into maildrop/ as postdrop would.

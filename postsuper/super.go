@@ -63,8 +63,8 @@ type Super struct {
 	// TempAge is how old a temporary file must be for -p to remove it.
 	TempAge time.Duration
 
-	cleanup   *proto.CleanupClient // -r: one connection for all requeues
-	noCleanup bool                 // cleanup could not be reached: requeue into maildrop
+	cleanup   *proto.CleanupPool // -r: one connection for all requeues
+	noCleanup bool               // cleanup could not be reached: requeue into maildrop
 
 	deleted, expired, requeued, held, released int
 	inodeFixed                                 int
@@ -76,7 +76,8 @@ const DefaultTempAge = 24 * time.Hour
 
 // New returns a Super that prints to out (standard error).
 func New(cfg Config, out io.Writer, verbose int) *Super {
-	return &Super{cfg: cfg, l: cfg.Layout, out: out, verbose: verbose, now: time.Now, TempAge: DefaultTempAge}
+	return &Super{cfg: cfg, l: cfg.Layout, out: out, verbose: verbose, now: time.Now, TempAge: DefaultTempAge,
+		cleanup: proto.NewCleanupPool(1, cfg.CleanupPath)}
 }
 
 func (s *Super) infof(format string, args ...any) {
@@ -100,7 +101,7 @@ var errFatal = errors.New("fatal")
 // files are where they belong), then the mass operations ("ALL"), then
 // the operations on named messages, then the summaries.
 func (s *Super) Run(ctx context.Context, req Request) error {
-	defer s.closeCleanup()
+	defer s.cleanup.Close()
 	for _, q := range req.Queues {
 		if !slices.Contains(validQueues, q) {
 			return fmt.Errorf("invalid directory name: %s", q)

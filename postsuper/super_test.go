@@ -163,11 +163,11 @@ func TestRequeueThroughCleanup(t *testing.T) {
 	if exists(f.l.Path(queue.Defer, id)) {
 		t.Error("defer log of the old copy remains")
 	}
-	subs := fc.submissions()
+	subs := fc.Messages()
 	if len(subs) != 1 {
 		t.Fatalf("%d submissions", len(subs))
 	}
-	o := subs[0].open
+	o := subs[0].Open
 	if o.Sender != "alice@mx.example.test" || o.FullName != "Alice" || !o.Arrival.Equal(arrival) ||
 		o.DSNRet != "HDRS" || o.DSNEnvID != "env1" || o.Flags != proto.CleanupBounceOnReject {
 		t.Errorf("envelope %+v", o)
@@ -178,8 +178,8 @@ func TestRequeueThroughCleanup(t *testing.T) {
 	if fmt.Sprint(o.Attrs) != fmt.Sprint([]proto.Attr{{Name: "client_address", Value: "192.0.2.7"}, {Name: "rewrite_context", Value: "remote"}}) {
 		t.Errorf("attributes %+v", o.Attrs)
 	}
-	if subs[0].content != "Subject: test\n\nbody\n" {
-		t.Errorf("content %q", subs[0].content)
+	if subs[0].Content != "Subject: test\n\nbody\n" {
+		t.Errorf("content %q", subs[0].Content)
 	}
 
 	// ALL, over one connection.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/postern-mta/postern/internal/dsn"
 	"github.com/postern-mta/postern/internal/proto"
+	"github.com/postern-mta/postern/internal/resolve"
 	"github.com/postern-mta/postern/queue"
 )
 
@@ -145,20 +146,43 @@ func (a activator) setAside(id, from string, err error) {
 }
 
 // resolve decides the transport and next hop of every recipient not yet
-// done and groups them into routes, in the order of the file.
+// done and groups them into routes, in the order of the file. A content
+// filter overrides the resolver (filter.go), except for sendmail -bv,
+// whose point is to see where the mail would go.
 func (a activator) resolve(ctx context.Context, m *message) {
 	q := a.q
+	var filter *contentFilter
+	if v := messageFilter(m.env.Attrs); v != "" && !m.verify {
+		f, err := parseFilter(v)
+		if err != nil {
+			q.log.Warning("%s: %v", m.id, err)
+			for i, r := range m.env.Recipients {
+				if !r.Done {
+					m.unrouted = append(m.unrouted, RcptRef{Index: i, Addr: r.Addr})
+				}
+			}
+			m.resolveFailure = filterFailure
+			return
+		}
+		filter = &f
+	}
 	byKey := map[string]int{}
 	for i, r := range m.env.Recipients {
 		if r.Done {
 			continue
 		}
-		res, err := q.resolver.Resolve(ctx, r.Addr)
-		if err != nil {
-			q.log.Warning("%s: resolve <%s>: %v", m.id, r.Addr, err)
-			m.unrouted = append(m.unrouted, RcptRef{Index: i, Addr: r.Addr})
-			m.resolveFailure = resolveFailure
-			continue
+		var res resolve.Result
+		if filter != nil {
+			res.Transport, res.Nexthop = filter.route(r.Addr, q.cfg.DefaultFilterNexthop, q.cfg.Resolve.MyHostname)
+			res.Recipient = r.Addr
+		} else {
+			var err error
+			if res, err = q.resolver.Resolve(ctx, r.Addr); err != nil {
+				q.log.Warning("%s: resolve <%s>: %v", m.id, r.Addr, err)
+				m.unrouted = append(m.unrouted, RcptRef{Index: i, Addr: r.Addr})
+				m.resolveFailure = resolveFailure
+				continue
+			}
 		}
 		m.rcpts[i].addr = res.Recipient
 		key := res.Transport + "\x00" + strings.ToLower(res.Nexthop)

@@ -3,6 +3,7 @@ package qmgr
 import (
 	"context"
 	"errors"
+	"syscall"
 	"time"
 
 	"github.com/postern-mta/postern/internal/dsn"
@@ -83,9 +84,17 @@ func (q *qmgr) deliver(ctx context.Context, e *Entry) {
 		// plain reason.
 		st := agentFailure
 		if outcome == AgentDown {
+			// Postfix's words, which administrators look for when a
+			// transport (a content filter's, say) is not in master.cf.
 			st = transportUnavailable
+			var errno syscall.Errno
+			if errors.As(err, &errno) {
+				err = errno
+			}
+			q.log.Warning("%s: connect to transport private/%s: %v", m.id, e.Transport, err)
+		} else {
+			q.log.Warning("%s: %s: %v", m.id, e.Transport, err)
 		}
-		q.log.Warning("%s: %s: %v", m.id, e.Transport, err)
 		r = q.deferAll(ctx, e, st)
 	case rep.Status != nil:
 		// The agent could not start (could not read the file, say).

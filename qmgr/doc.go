@@ -56,6 +56,25 @@
 // ("mail transport unavailable"); mail for a transport in defer_transports
 // waits ("deferred transport") until a flush.
 //
+// Content filters. A message with a content filter — the queue file
+// attribute "filter", "transport:nexthop", which cleanup writes from
+// content_filter or from a FILTER action of smtpd's access tables or of
+// header_checks — goes, all its recipients, to that transport instead of
+// theirs: the address resolver is not asked, and the recipients go as
+// they are. A filter without a next hop ("scan:") uses
+// default_filter_nexthop, or when that is empty each recipient's domain
+// (the mail is then grouped by domain, as for any transport). The agent
+// (typically smtp or pipe, under a master.cf name of its own) hands the
+// mail to the filter and logs the delivery as usual (relay= the filter);
+// the filter injects the mail again, into a service that does not filter
+// it, and that copy is a new message. Everything else is as for other
+// transports: windows, limits, defer_transports; a filter transport that
+// is not in master.cf defers the mail with "mail transport unavailable".
+// A filter whose transport is not a service name (empty, or with a "/")
+// defers the mail with "4.3.5 mail system configuration error" and a
+// warning. sendmail -bv mail is never filtered: it shows where the mail
+// would go.
+//
 // Outcomes. A recipient the agent delivered is marked done in the queue
 // file — only then, since the agent answers only once the mail is safe at
 // its destination. A recipient that failed is written to the message's
@@ -111,7 +130,10 @@
 // A graceful stop (SIGTERM from master) stops scans and new deliveries,
 // waits up to postern_stop_timeout for the deliveries under way so that
 // their outcomes are recorded, and leaves the rest in active/ for the next
-// start.
+// start. One qmgr at a time works on active/: it holds an exclusive flock
+// on the directory, and a qmgr started while another still runs (a reload
+// starts the new one beside the old) waits for that one to exit before it
+// moves anything back to incoming/.
 //
 // # Security
 //
@@ -162,6 +184,9 @@
 //	    each also in a TRANSPORT_ form
 //	default_process_limit (100)
 //	    deliveries at once by a transport whose master.cf maxproc is "-"
+//	default_filter_nexthop (empty)
+//	    next hop of a content filter that names none (empty: the
+//	    recipient's domain)
 //	fast_flush_domains ($relay_domains)
 //	    sites that postqueue -s and ETRN may flush
 //	parent_domain_matches_subdomains

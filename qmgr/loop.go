@@ -82,6 +82,14 @@ func (q *qmgr) run(ctx context.Context, wakeup <-chan struct{}) error {
 	ioCtx, ioCancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer ioCancel()
 	q.ioCtx = ioCtx
+	lock, err := lockActive(ctx, q.layout.Dir(queue.Active))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped before the previous qmgr was gone
+		}
+		return err
+	}
+	defer lock.Close()
 	q.recover()
 	q.wantIncoming, q.wantDeferred = true, true
 	timer := time.NewTimer(time.Hour)

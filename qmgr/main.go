@@ -38,6 +38,10 @@ type Config struct {
 	BounceService, DeferService, TraceService string
 	FastFlushDomains                          *matchlist.Domains
 
+	// DefaultFilterNexthop is default_filter_nexthop: the next hop of a
+	// content filter that names none ("" : the recipient's domain).
+	DefaultFilterNexthop string
+
 	Sched   SchedConfig
 	Resolve resolve.Config
 	Verbose bool // -v in master.cf: log more
@@ -52,23 +56,24 @@ var agentCommands = []string{"smtp", "lmtp", "local", "virtual", "pipe", "error"
 func ReadConfig(cfg *config.Config, args []string) (Config, error) {
 	r := cfg.Reader()
 	c := Config{
-		QueueDir:       r.String("queue_directory"),
-		HashQueues:     r.List("hash_queue_names"),
-		HashDepth:      r.Int("hash_queue_depth"),
-		ActiveLimit:    r.Int("qmgr_message_active_limit"),
-		QueueRunDelay:  r.Duration("queue_run_delay"),
-		MinBackoff:     r.Duration("minimal_backoff_time"),
-		MaxBackoff:     r.Duration("maximal_backoff_time"),
-		MaxLifetime:    r.Duration("maximal_queue_lifetime"),
-		BounceLifetime: r.Duration("bounce_queue_lifetime"),
-		SoftBounce:     r.Bool("soft_bounce"),
-		DeliverTimeout: r.Duration("daemon_timeout"),
-		IPCTimeout:     r.Duration("qmgr_ipc_timeout"),
-		StopTimeout:    r.Duration("postern_stop_timeout"),
-		BounceService:  r.String("bounce_service_name"),
-		DeferService:   r.String("defer_service_name"),
-		TraceService:   r.String("trace_service_name"),
-		Verbose:        slices.Contains(args, "-v"),
+		QueueDir:             r.String("queue_directory"),
+		HashQueues:           r.List("hash_queue_names"),
+		HashDepth:            r.Int("hash_queue_depth"),
+		ActiveLimit:          r.Int("qmgr_message_active_limit"),
+		QueueRunDelay:        r.Duration("queue_run_delay"),
+		MinBackoff:           r.Duration("minimal_backoff_time"),
+		MaxBackoff:           r.Duration("maximal_backoff_time"),
+		MaxLifetime:          r.Duration("maximal_queue_lifetime"),
+		BounceLifetime:       r.Duration("bounce_queue_lifetime"),
+		SoftBounce:           r.Bool("soft_bounce"),
+		DeliverTimeout:       r.Duration("daemon_timeout"),
+		IPCTimeout:           r.Duration("qmgr_ipc_timeout"),
+		StopTimeout:          r.Duration("postern_stop_timeout"),
+		BounceService:        r.String("bounce_service_name"),
+		DeferService:         r.String("defer_service_name"),
+		TraceService:         r.String("trace_service_name"),
+		DefaultFilterNexthop: r.String("default_filter_nexthop"),
+		Verbose:              slices.Contains(args, "-v"),
 	}
 	flushDomains := r.List("fast_flush_domains")
 	parents := r.List("parent_domain_matches_subdomains")

@@ -23,6 +23,7 @@ default_destination_concurrency_negative_feedback = 1/concurrency
 smtp_destination_concurrency_positive_feedback = 1/4
 defer_transports = relay
 default_process_limit = 33
+default_filter_nexthop = [127.0.0.1]:10024
 `), 0o644)
 	os.WriteFile(filepath.Join(dir, "master.cf"), []byte(`
 qmgr      unix  n  -  n  300  1  qmgr
@@ -41,7 +42,7 @@ cleanup   unix  n  -  n  -    0  cleanup
 		t.Fatal(err)
 	}
 	if c.QueueDir != "/tmp/q" || c.QueueRunDelay != 10*time.Second || c.MinBackoff != time.Minute ||
-		c.MaxBackoff != time.Minute || !c.Verbose || c.ActiveLimit != 20000 {
+		c.MaxBackoff != time.Minute || !c.Verbose || c.ActiveLimit != 20000 || c.DefaultFilterNexthop != "[127.0.0.1]:10024" {
 		t.Errorf("config %+v", c)
 	}
 	tr := c.Sched.Transports

@@ -22,8 +22,8 @@ func Serve(ctx context.Context, env *daemon.Env) error {
 	if name == "" {
 		name = proto.ServiceCleanup
 	}
-	pool := &cleanupPool{paths: []string{proto.PublicPath(cfg.QueueDir, name), proto.PrivatePath(cfg.QueueDir, name)}}
-	defer pool.drain()
+	pool := cleanupPool{proto.NewCleanupPool(poolMax, proto.PublicPath(cfg.QueueDir, name), proto.PrivatePath(cfg.QueueDir, name))}
+	defer pool.Close()
 	srv := NewServer(cfg, env.Log, pool)
 	env.Ready()
 	return daemon.ServeConns(ctx, env.Listeners, env.MaxProc, cfg.Grace, srv.serveDaemon)

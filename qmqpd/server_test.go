@@ -1,7 +1,6 @@
 package qmqpd
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
@@ -14,6 +13,7 @@ import (
 	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/maps"
 	"github.com/postern-mta/postern/internal/matchlist"
+	"github.com/postern-mta/postern/internal/mtatest"
 	"github.com/postern-mta/postern/internal/proto"
 )
 
@@ -35,14 +35,6 @@ func (f *fakeSubmit) Submit(ctx context.Context, o *proto.CleanupOpen, build fun
 	return "QID1", nil
 }
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // exchange sends one request and returns the reply netstring.
 func exchange(t *testing.T, allowed []string, sub *fakeSubmit, req string) (string, string) {
 	t.Helper()
@@ -50,7 +42,7 @@ func exchange(t *testing.T, allowed []string, sub *fakeSubmit, req string) (stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuf{}
+	logs := &mtatest.LogBuffer{}
 	srv := NewServer(Config{MyHostname: "mx.example.test", MailName: "Postern", AuthorizedClients: nets, MessageSizeLimit: 1000, Timeout: 5 * time.Second},
 		maillog.New(logs, "postern", "qmqpd", 1), sub)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -2,7 +2,6 @@ package showq
 
 import (
 	"context"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/postern-mta/postern/internal/daemon"
 	"github.com/postern-mta/postern/internal/maillog"
+	"github.com/postern-mta/postern/internal/mtatest"
 	"github.com/postern-mta/postern/internal/proto"
 	"github.com/postern-mta/postern/queue"
 )
@@ -21,25 +21,8 @@ import (
 type server struct {
 	layout *queue.Layout
 	path   string
-	log    *logBuffer
+	log    *mtatest.LogBuffer
 	stop   func()
-}
-
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func startServer(t testing.TB, l *queue.Layout) *server {
@@ -55,7 +38,7 @@ func startServer(t testing.TB, l *queue.Layout) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{layout: l, path: path, log: &logBuffer{}}
+	s := &server{layout: l, path: path, log: &mtatest.LogBuffer{}}
 	srv := NewServer(Config{Layout: l, EmptySender: "MAILER-DAEMON", Timeout: 10 * time.Second},
 		maillog.New(s.log, "postern", "showq", 1))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -76,21 +59,11 @@ func startServer(t testing.TB, l *queue.Layout) *server {
 
 func addMessage(t testing.TB, l *queue.Layout, q, sender string, rcpts ...string) string {
 	t.Helper()
-	w, err := l.NewWriter(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Abort()
 	env := &queue.Envelope{Sender: sender}
 	for _, r := range rcpts {
 		env.Recipients = append(env.Recipients, queue.Recipient{Addr: r})
 	}
-	w.SetEnvelope(env)
-	io.WriteString(w, "Subject: x\n\nhello\n")
-	if err := w.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	return w.ID()
+	return mtatest.WriteQueueFile(t, l, q, env, "Subject: x\n\nhello\n")
 }
 
 func listing(t *testing.T, path string, req proto.ShowqRequest) ([]*proto.QueueEntry, error) {

@@ -2,17 +2,14 @@ package smtp
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/postern-mta/postern/internal/daemon"
+	"github.com/postern-mta/postern/internal/agent"
 	"github.com/postern-mta/postern/internal/maillog"
-	"github.com/postern-mta/postern/internal/proto"
 	"github.com/postern-mta/postern/queue"
 )
 
@@ -52,48 +49,9 @@ func NewAgent(cfg Config, log *maillog.Logger) (*Agent, error) {
 }
 
 // Serve answers delivery requests on lns (at most maxProc at once) until
-// ctx ends. Deliveries under way then get cfg.Grace to finish before their
-// connections are cut.
+// ctx ends; deliveries under way then get cfg.Grace to finish.
 func (a *Agent) Serve(ctx context.Context, lns []net.Listener, maxProc int) error {
-	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	stop := context.AfterFunc(ctx, func() {
-		time.AfterFunc(a.cfg.Grace, cancel)
-	})
-	defer stop()
-	return daemon.ServeConns(ctx, lns, maxProc, a.cfg.Grace, func(_ context.Context, c *daemon.Conn) {
-		a.serveConn(work, c)
-	})
-}
-
-// serveConn answers one qmgr connection, request after request.
-func (a *Agent) serveConn(ctx context.Context, c *daemon.Conn) {
-	pc, err := proto.Accept(c, proto.ServiceDeliver, proto.VersionDeliver)
-	if err != nil {
-		a.log.Warning("deliver connection: %v", err)
-		return
-	}
-	for {
-		c.SetIdle(true)
-		pc.Timeout = a.cfg.IdleTimeout
-		var req proto.DeliverRequest
-		err := pc.Recv(&req)
-		c.SetIdle(false)
-		if err != nil {
-			// qmgr closing its end, or leaving it idle past max_idle, is
-			// the normal end of a connection.
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !isTimeout(err) {
-				a.log.Warning("read delivery request: %v", err)
-			}
-			return
-		}
-		reply := a.Deliver(ctx, &req)
-		pc.Timeout = 0
-		if err := pc.Send(reply); err != nil {
-			a.log.Warning("%s: send delivery status: %v", req.QueueID, err)
-			return
-		}
-	}
+	return agent.Serve(ctx, lns, agent.Options{MaxProc: maxProc, Grace: a.cfg.Grace, IdleLimit: a.cfg.IdleTimeout, Log: a.log}, a.Deliver)
 }
 
 // Close ends every cached session and waits for the ones being ended.

@@ -1,45 +1,16 @@
 package smtp
 
 import (
-	"os"
-	"regexp"
 	"testing"
 
 	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/doccheck"
 )
 
-// Every parameter main.go reads is in the manual and in the registry.
+// Every parameter main.go reads is in the manual and in the registry; the
+// lmtp_ forms are documented as their smtp_ forms.
 func TestDocCoversParameters(t *testing.T) {
-	src, err := os.ReadFile("main.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := os.ReadFile("doc.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := map[string]bool{}
-	for _, m := range regexp.MustCompile(`r\.\w+\("([a-z0-9_]+)"\)`).FindAllSubmatch(src, -1) {
-		names[string(m[1])] = true
-	}
-	for _, m := range regexp.MustCompile(`p\s*\+\s*"([A-Za-z0-9_]+)"`).FindAllSubmatch(src, -1) {
-		names["smtp_"+string(m[1])] = true
-		names["lmtp_"+string(m[1])] = false // in the registry, not spelled out in the manual
-	}
-	for _, m := range regexp.MustCompile(`"((?:smtp|lmtp)_[a-z_]+)"`).FindAllSubmatch(src, -1) {
-		names[string(m[1])] = true
-	}
-	if len(names) < 50 {
-		t.Fatalf("found only %d parameter names in main.go: the pattern is stale", len(names))
-	}
-	for n, inDoc := range names {
-		if _, ok := config.LookupParam(n); !ok {
-			t.Errorf("%s is read but not a registered parameter", n)
-		}
-		if inDoc && !regexp.MustCompile(`\b`+n+`\b`).Match(doc) {
-			t.Errorf("%s is read but not in doc.go", n)
-		}
-	}
+	doccheck.Manual{Min: 50, Mirrors: map[string]string{"lmtp_": "smtp_"}}.Check(t)
 }
 
 // readConfig reads the built-in defaults without error, for both

@@ -2,7 +2,6 @@ package smtp
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"net"
 	"net/textproto"
@@ -10,11 +9,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/postern-mta/postern/internal/maillog"
+	"github.com/postern-mta/postern/internal/mtatest"
 	"github.com/postern-mta/postern/internal/proto"
 	"github.com/postern-mta/postern/queue"
 )
@@ -65,36 +64,18 @@ func shortTempDir(t testing.TB) string {
 	return d
 }
 
-// logBuffer collects mail log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testAgent is a real agent serving the deliver protocol on a Unix socket.
 type testAgent struct {
 	a      *Agent
 	cfg    Config
 	sock   string
 	layout *queue.Layout
-	log    *logBuffer
+	log    *mtatest.LogBuffer
 }
 
 func startAgent(t testing.TB, cfg Config) *testAgent {
 	t.Helper()
-	ta := &testAgent{cfg: cfg, log: &logBuffer{}}
+	ta := &testAgent{cfg: cfg, log: &mtatest.LogBuffer{}}
 	ta.layout = queue.NewLayout(cfg.QueueDir, cfg.HashQueues, cfg.HashDepth)
 	if err := ta.layout.MakeDirs(-1, -1); err != nil {
 		t.Fatal(err)
@@ -104,45 +85,25 @@ func startAgent(t testing.TB, cfg Config) *testAgent {
 		t.Fatal(err)
 	}
 	ta.a = a
-	ta.sock = filepath.Join(shortTempDir(t), "smtp")
-	ln, err := net.Listen("unix", ta.sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, []net.Listener{ln}, 0) }()
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
 		a.Close()
 		if t.Failed() {
 			t.Logf("agent log:\n%s", ta.log)
 		}
 	})
+	ta.sock = filepath.Join(shortTempDir(t), "smtp")
+	mtatest.RunServer(t, ta.sock, func(ctx context.Context, lns []net.Listener) error { return a.Serve(ctx, lns, 0) })
 	return ta
 }
 
 // queueMessage writes a message into the active queue and returns its ID.
 func (ta *testAgent) queueMessage(t testing.TB, sender string, rcpts []string, content string, attrs ...queue.Attr) string {
 	t.Helper()
-	w, err := ta.layout.NewWriter(queue.Active)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.SetEnvelope(&queue.Envelope{Sender: sender, Attrs: attrs})
-	if _, err := w.Write([]byte(content)); err != nil {
-		t.Fatal(err)
-	}
+	env := &queue.Envelope{Sender: sender, Attrs: attrs}
 	for _, r := range rcpts {
-		w.AddRecipient(queue.Recipient{Addr: r, Orig: r})
+		env.Recipients = append(env.Recipients, queue.Recipient{Addr: r, Orig: r})
 	}
-	if err := w.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	return w.ID()
+	return mtatest.WriteQueueFile(t, ta.layout, queue.Active, env, content)
 }
 
 // request builds a request for a queued message.
@@ -197,28 +158,10 @@ func scriptServer(t *testing.T, handle func(c *textproto.Conn)) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
+	mtatest.Serve(t, ln, func(nc net.Conn) {
+		nc.SetDeadline(time.Now().Add(20 * time.Second)) //nolint:errcheck
+		handle(textproto.NewConn(nc))
 	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer nc.Close()
-				nc.SetDeadline(time.Now().Add(20 * time.Second)) //nolint:errcheck
-				handle(textproto.NewConn(nc))
-			}()
-		}
-	}()
 	return ln.Addr().String()
 }
 
@@ -243,3 +186,16 @@ func contextCanceled() (context.Context, context.CancelFunc) {
 }
 
 func newTestReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }
+
+// expectEnd reads what ends a scripted conversation: QUIT, or the agent
+// closing the connection (a session it kept for reuse is closed when the
+// test stops the agent and its server).
+func expectEnd(t *testing.T, c *textproto.Conn) {
+	line, err := c.ReadLine()
+	if err != nil {
+		return
+	}
+	if !strings.EqualFold(line, "QUIT") {
+		t.Errorf("server: got %q, want QUIT or the end of the connection", line)
+	}
+}

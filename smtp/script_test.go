@@ -63,7 +63,7 @@ func TestHELOFallbackNoPipelining(t *testing.T) {
 		b, _ := io.ReadAll(c.DotReader())
 		body.Store(string(b))
 		c.PrintfLine("250 stored")
-		expectLine(t, c, "QUIT")
+		expectEnd(t, c)
 	}, "bob@remote.test")
 	if r := reply.Results[0]; r.Action != proto.ActionRelayed || r.Status.Enhanced != "2.0.0" || r.Reason != "250 stored" {
 		t.Errorf("result = %+v", r)
@@ -93,7 +93,7 @@ func TestPipelining(t *testing.T) {
 		c.PrintfLine("354 go")
 		io.ReadAll(c.DotReader())
 		c.PrintfLine("250 2.0.0 queued")
-		expectLine(t, c, "QUIT")
+		expectEnd(t, c)
 	}, "a@remote.test", "b@remote.test")
 	if r := reply.Results[0]; r.Reason != "host 127.0.0.1[127.0.0.1] said: 550-5.1.1 first line 550 5.1.1 second line (in reply to RCPT TO command)" || r.Status.Text != "first line second line" {
 		t.Errorf("multi-line refusal: %+v", r)

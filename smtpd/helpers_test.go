@@ -16,6 +16,7 @@ import (
 	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/maps"
 	"github.com/postern-mta/postern/internal/matchlist"
+	"github.com/postern-mta/postern/internal/mtatest"
 	"github.com/postern-mta/postern/internal/proto"
 	"github.com/postern-mta/postern/internal/resolve"
 )
@@ -177,29 +178,11 @@ func mustTable(t testing.TB, spec string) maps.Table {
 	return tab
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // testServer runs a Server on loopback.
 type testServer struct {
 	addr string
 	sub  *fakeSubmitter
-	logs *syncBuffer
+	logs *mtatest.LogBuffer
 	cfg  *Config
 }
 
@@ -209,7 +192,7 @@ func startServer(t testing.TB, cfg *Config) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{addr: ln.Addr().String(), sub: &fakeSubmitter{}, logs: &syncBuffer{}, cfg: cfg}
+	ts := &testServer{addr: ln.Addr().String(), sub: &fakeSubmitter{}, logs: &mtatest.LogBuffer{}, cfg: cfg}
 	if cfg.MyHostname == "" {
 		cfg.MyHostname = "mx.example.test"
 	}
@@ -226,28 +209,8 @@ func startServer(t testing.TB, cfg *Config) *testServer {
 	log := maillog.New(ts.logs, "postern", "smtpd", 42)
 	srv := NewServer(cfg, log, ts.sub, nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				srv.ServeConn(ctx, c)
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		cancel()
-		wg.Wait()
-	})
+	mtatest.Serve(t, ln, func(c net.Conn) { srv.ServeConn(ctx, c) })
+	t.Cleanup(cancel) // runs first: sessions end, then Serve waits for them
 	return ts
 }
 

@@ -2,10 +2,7 @@ package smtpd
 
 import (
 	"context"
-	"errors"
-	"sync"
 
-	"github.com/postern-mta/postern/internal/dsn"
 	"github.com/postern-mta/postern/internal/proto"
 )
 
@@ -30,121 +27,16 @@ type Submission interface {
 }
 
 // cleanupPool submits to cleanup over a few kept-open connections.
-type cleanupPool struct {
-	paths []string // tried in order: public/cleanup, then private/cleanup
-	max   int
+type cleanupPool struct{ *proto.CleanupPool }
 
-	mu   sync.Mutex
-	idle []*proto.CleanupClient
+func newCleanupPool(paths []string, max int) cleanupPool {
+	return cleanupPool{proto.NewCleanupPool(max, paths...)}
 }
 
-func newCleanupPool(paths []string, max int) *cleanupPool {
-	return &cleanupPool{paths: paths, max: max}
-}
-
-// dial connects to the first cleanup socket that answers.
-func (p *cleanupPool) dial(ctx context.Context) (*proto.CleanupClient, error) {
-	var err error
-	for _, path := range p.paths {
-		var cl *proto.CleanupClient
-		if cl, err = proto.DialCleanup(ctx, path); err == nil {
-			return cl, nil
-		}
+func (p cleanupPool) Open(ctx context.Context, o *proto.CleanupOpen) (Submission, error) {
+	sub, err := p.CleanupPool.Open(ctx, o)
+	if err != nil {
+		return nil, err
 	}
-	return nil, err
-}
-
-func (p *cleanupPool) get(ctx context.Context) (*proto.CleanupClient, bool, error) {
-	p.mu.Lock()
-	if n := len(p.idle); n > 0 {
-		cl := p.idle[n-1]
-		p.idle = p.idle[:n-1]
-		p.mu.Unlock()
-		return cl, true, nil
-	}
-	p.mu.Unlock()
-	cl, err := p.dial(ctx)
-	return cl, false, err
-}
-
-func (p *cleanupPool) put(cl *proto.CleanupClient) {
-	p.mu.Lock()
-	if len(p.idle) < p.max {
-		p.idle = append(p.idle, cl)
-		cl = nil
-	}
-	p.mu.Unlock()
-	if cl != nil {
-		cl.Close()
-	}
-}
-
-// drain closes every idle connection: after one turned out broken, the
-// others (from before a cleanup restart) are likely broken too.
-func (p *cleanupPool) drain() {
-	p.mu.Lock()
-	idle := p.idle
-	p.idle = nil
-	p.mu.Unlock()
-	for _, cl := range idle {
-		cl.Close()
-	}
-}
-
-// Close closes the idle connections.
-func (p *cleanupPool) Close() { p.drain() }
-
-func (p *cleanupPool) Open(ctx context.Context, o *proto.CleanupOpen) (Submission, error) {
-	for {
-		cl, pooled, err := p.get(ctx)
-		if err != nil {
-			return nil, err
-		}
-		sub, err := cl.Open(ctx, o)
-		if err == nil {
-			return &cleanupSub{pool: p, cl: cl, sub: sub}, nil
-		}
-		var st *dsn.Status
-		if errors.As(err, &st) {
-			p.put(cl)
-			return nil, st
-		}
-		cl.Close()
-		if !pooled {
-			return nil, err
-		}
-		// A kept connection went stale: redial once.
-		p.drain()
-	}
-}
-
-type cleanupSub struct {
-	pool *cleanupPool
-	cl   *proto.CleanupClient
-	sub  *proto.Submission
-	done bool
-}
-
-func (s *cleanupSub) ID() string                  { return s.sub.ID }
-func (s *cleanupSub) Write(b []byte) (int, error) { return s.sub.Write(b) }
-
-func (s *cleanupSub) Finish(ctx context.Context) (*proto.CleanupResult, error) {
-	s.done = true
-	res, err := s.sub.Finish(ctx)
-	var st *dsn.Status
-	if err == nil || errors.As(err, &st) {
-		s.pool.put(s.cl)
-	} else {
-		s.cl.Close()
-	}
-	return res, err
-}
-
-// Abort closes the connection without the end frame; cleanup removes
-// its temporary file.
-func (s *cleanupSub) Abort() {
-	if !s.done {
-		s.done = true
-		s.cl.Close()
-	}
+	return sub, nil
 }

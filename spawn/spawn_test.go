@@ -2,14 +2,12 @@ package spawn
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,23 +15,6 @@ import (
 	"github.com/postern-mta/postern/internal/mtatest"
 	"github.com/postern-mta/postern/internal/privexec"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // policyd is a tiny policy server in the shell: it answers every
 // request (attribute lines ending with an empty line) with DUNNO, or
@@ -49,7 +30,7 @@ while read -r line; do
 done
 `
 
-func startSpawn(t *testing.T, limit time.Duration, maxProc int, argv ...string) (sock, out string, log *syncBuffer) {
+func startSpawn(t *testing.T, limit time.Duration, maxProc int, argv ...string) (sock, out string, log *mtatest.LogBuffer) {
 	t.Helper()
 	dir := t.TempDir()
 	os.Chmod(filepath.Dir(dir), 0o755)
@@ -66,7 +47,7 @@ func startSpawn(t *testing.T, limit time.Duration, maxProc int, argv ...string) 
 	if os.Geteuid() == 0 {
 		cred = privexec.Cred{UID: 65534, GID: 65534}
 	}
-	log = &syncBuffer{}
+	log = &mtatest.LogBuffer{}
 	srv := NewServer(Config{Argv: argv, Cred: cred, TimeLimit: limit, Env: []string{"PATH=/usr/bin:/bin", "OUT=" + out},
 		Dir: dir, Grace: time.Second}, maillog.New(log, "postern", "spawn", 5))
 	sock = filepath.Join(dir, "policy")

@@ -2,7 +2,6 @@ package virtual
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/postern-mta/postern/internal/daemon"
+	"github.com/postern-mta/postern/internal/agent"
 	"github.com/postern-mta/postern/internal/dsn"
 	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/maps"
@@ -77,40 +76,7 @@ func (a *Agent) Close() {
 // Serve answers delivery requests on lns (at most maxProc at once) until
 // ctx ends; deliveries under way then get cfg.Grace to finish.
 func (a *Agent) Serve(ctx context.Context, lns []net.Listener, maxProc int) error {
-	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	stop := context.AfterFunc(ctx, func() { time.AfterFunc(a.cfg.Grace, cancel) })
-	defer stop()
-	return daemon.ServeConns(ctx, lns, maxProc, a.cfg.Grace, func(_ context.Context, c *daemon.Conn) {
-		a.serveConn(work, c)
-	})
-}
-
-func (a *Agent) serveConn(ctx context.Context, c *daemon.Conn) {
-	pc, err := proto.Accept(c, proto.ServiceDeliver, proto.VersionDeliver)
-	if err != nil {
-		a.log.Warning("deliver connection: %v", err)
-		return
-	}
-	for {
-		c.SetIdle(true)
-		pc.Timeout = a.cfg.IdleLimit
-		var req proto.DeliverRequest
-		err := pc.Recv(&req)
-		c.SetIdle(false)
-		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.ErrUnexpectedEOF) {
-				a.log.Warning("read delivery request: %v", err)
-			}
-			return
-		}
-		reply := a.Deliver(ctx, &req)
-		pc.Timeout = 0
-		if err := pc.Send(reply); err != nil {
-			a.log.Warning("%s: send delivery status: %v", req.QueueID, err)
-			return
-		}
-	}
+	return agent.Serve(ctx, lns, agent.Options{MaxProc: maxProc, Grace: a.cfg.Grace, IdleLimit: a.cfg.IdleLimit, Log: a.log}, a.Deliver)
 }
 
 // Deliver delivers one request, each recipient to its mailbox.
@@ -134,8 +100,8 @@ func (a *Agent) Deliver(ctx context.Context, req *proto.DeliverRequest) *proto.D
 		if a.cfg.SoftBounce && st.Permanent() {
 			st = st.Soften()
 		}
-		a.logResult(req, r, st, start)
-		reply.Results[i] = result(st, a.cfg.Service)
+		a.log.Delivery(agent.DeliveryLine(req, r.Addr, r.Orig, a.cfg.Service, st, start))
+		reply.Results[i] = agent.Result(st, proto.ActionDelivered, a.cfg.Service)
 	}
 	return reply
 }
@@ -146,26 +112,26 @@ func (a *Agent) deliverOne(ctx context.Context, req *proto.DeliverRequest, qf *q
 	cfg := &a.cfg
 	rcpt := strings.ToLower(r.Addr)
 	if loops[rcpt] {
-		return status("5.4.6", "mail forwarding loop for "+r.Addr)
+		return agent.Status("5.4.6", "mail forwarding loop for "+r.Addr)
 	}
 	opt := maps.AddrOptions{Style: maps.StyleVirtual, Delimiter: cfg.RecipientDelimiter}
 	box, err := a.lookup(ctx, cfg.MailboxMaps, rcpt, opt)
 	if err != nil {
 		a.log.Warning("%s: %v", req.QueueID, err)
-		return status("4.3.0", err.Error())
+		return agent.Status("4.3.0", err.Error())
 	}
 	if box == "" {
-		return status("5.1.1", `unknown user: "`+rcpt+`"`)
+		return agent.Status("5.1.1", `unknown user: "`+rcpt+`"`)
 	}
 	verify := req.Flags&proto.DeliverVerify != 0
 	if !filepath.IsAbs(cfg.MailboxBase) {
 		a.log.Warning("do not specify relative pathname: virtual_mailbox_base = %s", cfg.MailboxBase)
-		return status("4.3.5", "mail system configuration error")
+		return agent.Status("4.3.5", "mail system configuration error")
 	}
 	clean := path.Clean("/" + box)
 	if clean != "/"+strings.TrimSuffix(box, "/") && clean+"/" != "/"+box {
 		a.log.Warning("%s: mailbox %q of %s in %s is not a plain relative path", req.QueueID, box, rcpt, cfg.MailboxMaps.Name())
-		return status("4.3.5", "mail system configuration error")
+		return agent.Status("4.3.5", "mail system configuration error")
 	}
 	target := filepath.Join(cfg.MailboxBase, clean)
 	uid, st := a.number(ctx, cfg.UIDMaps, "uid", rcpt, opt)
@@ -173,14 +139,14 @@ func (a *Agent) deliverOne(ctx context.Context, req *proto.DeliverRequest, qf *q
 		return st
 	}
 	if uid < cfg.MinimumUID {
-		return status("4.3.5", fmt.Sprintf("recipient %s: bad uid %d in %s (below virtual_minimum_uid = %d)", rcpt, uid, cfg.UIDMaps.Name(), cfg.MinimumUID))
+		return agent.Status("4.3.5", fmt.Sprintf("recipient %s: bad uid %d in %s (below virtual_minimum_uid = %d)", rcpt, uid, cfg.UIDMaps.Name(), cfg.MinimumUID))
 	}
 	gid, st := a.number(ctx, cfg.GIDMaps, "gid", rcpt, opt)
 	if st != nil {
 		return st
 	}
 	if gid <= 0 {
-		return status("4.3.5", fmt.Sprintf("recipient %s: bad gid %d in %s", rcpt, gid, cfg.GIDMaps.Name()))
+		return agent.Status("4.3.5", fmt.Sprintf("recipient %s: bad gid %d in %s", rcpt, gid, cfg.GIDMaps.Name()))
 	}
 	cred := &privexec.Cred{UID: uint32(uid), GID: uint32(gid)}
 	orig := r.Orig
@@ -199,11 +165,11 @@ func (a *Agent) deliverOne(ctx context.Context, req *proto.DeliverRequest, qf *q
 		}, msg, cfg.StepTimeout)
 		if err != nil {
 			a.log.Warning("%s: maildir %s: %v", req.QueueID, target, err)
-			return status("4.3.0", "maildir delivery failed: cannot run the delivery as the mailbox owner")
+			return agent.Status("4.3.0", "maildir delivery failed: cannot run the delivery as the mailbox owner")
 		}
 		a.warnings(out.Warnings)
 		if out.Status != nil {
-			return status(out.Status.Enhanced, "maildir delivery failed: "+out.Status.Text)
+			return agent.Status(out.Status.Enhanced, "maildir delivery failed: "+out.Status.Text)
 		}
 		return dsn.OK("2.0.0", "delivered to maildir")
 	}
@@ -217,11 +183,11 @@ func (a *Agent) deliverOne(ctx context.Context, req *proto.DeliverRequest, qf *q
 	}, msg, cfg.StepTimeout)
 	if err != nil {
 		a.log.Warning("%s: mailbox %s: %v", req.QueueID, target, err)
-		return status("4.3.0", "cannot update mailbox "+target+" for user "+rcpt+". cannot run the delivery as the mailbox owner")
+		return agent.Status("4.3.0", "cannot update mailbox "+target+" for user "+rcpt+". cannot run the delivery as the mailbox owner")
 	}
 	a.warnings(out.Warnings)
 	if out.Status != nil {
-		return status(out.Status.Enhanced, "cannot update mailbox "+target+" for user "+rcpt+". "+out.Status.Text)
+		return agent.Status(out.Status.Enhanced, "cannot update mailbox "+target+" for user "+rcpt+". "+out.Status.Text)
 	}
 	return dsn.OK("2.0.0", "delivered to mailbox")
 }
@@ -245,18 +211,18 @@ func (a *Agent) lookup(ctx context.Context, t maps.Table, rcpt string, opt maps.
 // that names the table.
 func (a *Agent) number(ctx context.Context, t maps.Table, what, rcpt string, opt maps.AddrOptions) (int64, *dsn.Status) {
 	if t == nil {
-		return 0, status("4.3.5", fmt.Sprintf("recipient %s: %s not found: virtual_%s_maps is empty", rcpt, what, what))
+		return 0, agent.Status("4.3.5", fmt.Sprintf("recipient %s: %s not found: virtual_%s_maps is empty", rcpt, what, what))
 	}
 	v, err := a.lookup(ctx, t, rcpt, opt)
 	if err != nil {
-		return 0, status("4.3.0", err.Error())
+		return 0, agent.Status("4.3.0", err.Error())
 	}
 	if v == "" {
-		return 0, status("4.3.5", fmt.Sprintf("recipient %s: %s not found in %s", rcpt, what, t.Name()))
+		return 0, agent.Status("4.3.5", fmt.Sprintf("recipient %s: %s not found in %s", rcpt, what, t.Name()))
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 || n > 1<<32-1 {
-		return 0, status("4.3.5", fmt.Sprintf("recipient %s: bad %s %s in %s", rcpt, what, v, t.Name()))
+		return 0, agent.Status("4.3.5", fmt.Sprintf("recipient %s: bad %s %s in %s", rcpt, what, v, t.Name()))
 	}
 	return n, nil
 }
@@ -265,64 +231,6 @@ func (a *Agent) warnings(ws []string) {
 	for _, w := range ws {
 		a.log.Warning("%s", w)
 	}
-}
-
-// logResult writes the delivery line of one recipient.
-func (a *Agent) logResult(req *proto.DeliverRequest, r *proto.DeliverRcpt, st *dsn.Status, start time.Time) {
-	now := time.Now()
-	var delays [4]time.Duration
-	if !req.Active.IsZero() {
-		delays[0] = req.Active.Sub(req.Arrival)
-		delays[1] = start.Sub(req.Active)
-	}
-	delays[3] = now.Sub(start)
-	a.log.Delivery(maillog.Delivery{
-		QueueID: req.QueueID,
-		To:      r.Addr,
-		OrigTo:  r.Orig,
-		Relay:   a.cfg.Service,
-		Delay:   now.Sub(req.Arrival),
-		Delays:  delays,
-		DSN:     st.Enhanced,
-		Status:  statusWord(st, req.Flags&proto.DeliverVerify != 0),
-		Text:    st.Text,
-	})
-}
-
-func statusWord(st *dsn.Status, verify bool) string {
-	switch {
-	case verify && st.Success():
-		return "deliverable"
-	case verify:
-		return "undeliverable"
-	case st.Success():
-		return "sent"
-	case st.Permanent():
-		return "bounced"
-	}
-	return "deferred"
-}
-
-func result(st *dsn.Status, relay string) proto.RcptResult {
-	action := proto.ActionDelivered
-	switch {
-	case st.Permanent():
-		action = proto.ActionFailed
-	case st.Temporary():
-		action = proto.ActionDelayed
-	}
-	return proto.RcptResult{Status: st, Action: action, Reason: st.Text, DiagType: "X-Postfix", Diag: st.Text, Relay: relay}
-}
-
-func status(enhanced, text string) *dsn.Status {
-	code := 550
-	switch enhanced[0] {
-	case '2':
-		code = 250
-	case '4':
-		code = 450
-	}
-	return &dsn.Status{Code: code, Enhanced: enhanced, Text: text}
 }
 
 // formatted returns content laid out as o says, produced as it is read.

@@ -3,7 +3,6 @@ package virtual
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postern-mta/postern/internal/mtatest"
 	"github.com/postern-mta/postern/internal/proto"
 	"github.com/postern-mta/postern/queue"
 )
@@ -41,24 +41,13 @@ func benchAgent(b *testing.B, body string, idle time.Duration) {
 	h := newHarness(b)
 	h.start()
 	h.cfg.Runner.Idle = idle
-	w, err := h.layout.NewWriter(queue.Active)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w.SetEnvelope(&queue.Envelope{Arrival: time.Now(), Sender: "alice@example.test"})
-	io.WriteString(w, body)
-	w.AddRecipient(queue.Recipient{Addr: "bob@virt.test"})
-	if err := w.Commit(); err != nil {
-		b.Fatal(err)
-	}
-	req := &proto.DeliverRequest{Queue: queue.Active, QueueID: w.ID(), Transport: "virtual", Sender: "alice@example.test",
+	id := mtatest.WriteQueueFile(b, h.layout, queue.Active,
+		&queue.Envelope{Arrival: time.Now(), Sender: "alice@example.test", Recipients: []queue.Recipient{{Addr: "bob@virt.test"}}}, body)
+	req := &proto.DeliverRequest{Queue: queue.Active, QueueID: id, Transport: "virtual", Sender: "alice@example.test",
 		Arrival: time.Now(), Active: time.Now(), Recipients: []proto.DeliverRcpt{{Addr: "bob@virt.test"}}}
 	clients := make([]*proto.DeliverClient, benchWorkers)
 	for i := range clients {
-		if clients[i], err = proto.DialDeliver(context.Background(), h.sock); err != nil {
-			b.Fatal(err)
-		}
-		defer clients[i].Close()
+		clients[i] = mtatest.DialDeliver(b, h.sock)
 	}
 	var next atomic.Int64
 	var failed atomic.Value

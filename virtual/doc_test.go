@@ -1,38 +1,15 @@
 package virtual
 
 import (
-	"os"
-	"regexp"
 	"testing"
 
 	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/doccheck"
 )
 
 // Every parameter main.go reads is registered and in the manual.
 func TestDocCoversParameters(t *testing.T) {
-	src, err := os.ReadFile("main.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := os.ReadFile("doc.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := map[string]bool{}
-	for _, m := range regexp.MustCompile(`"([a-z0-9]+_[a-z0-9_]+)"`).FindAllSubmatch(src, -1) {
-		names[string(m[1])] = true
-	}
-	if len(names) < 12 {
-		t.Fatalf("found only %d parameter names in main.go: the pattern is stale", len(names))
-	}
-	for n := range names {
-		if _, ok := config.LookupParam(n); !ok {
-			t.Errorf("%s is read but not a registered parameter", n)
-		}
-		if !regexp.MustCompile(`\b` + n + `\b`).Match(doc) {
-			t.Errorf("%s is read but not in doc.go", n)
-		}
-	}
+	doccheck.Manual{Min: 12}.Check(t)
 }
 
 // readConfig works with the built-in defaults.

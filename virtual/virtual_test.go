@@ -1,21 +1,19 @@
 package virtual
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/maps"
+	"github.com/postern-mta/postern/internal/mtatest"
 	"github.com/postern-mta/postern/internal/privexec/mailbox"
 	"github.com/postern-mta/postern/internal/privexec/privexectest"
 	"github.com/postern-mta/postern/internal/proto"
@@ -26,29 +24,12 @@ func TestMain(m *testing.M) { privexectest.Main(m) }
 
 var root = os.Geteuid() == 0
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type harness struct {
 	t      testing.TB
 	sock   string
 	cfg    Config
 	layout *queue.Layout
-	log    *syncBuffer
+	log    *mtatest.LogBuffer
 	client *proto.DeliverClient
 }
 
@@ -67,7 +48,7 @@ func newHarness(t testing.TB) *harness {
 	os.Chmod(filepath.Dir(dir), 0o755)
 	os.Chmod(dir, 0o755)
 	queueDir := filepath.Join(dir, "spool")
-	h := &harness{t: t, log: &syncBuffer{}, layout: queue.NewLayout(queueDir, nil, 1)}
+	h := &harness{t: t, log: &mtatest.LogBuffer{}, layout: queue.NewLayout(queueDir, nil, 1)}
 	if err := h.layout.MakeDirs(-1, -1); err != nil {
 		t.Fatal(err)
 	}
@@ -112,48 +93,28 @@ func (h *harness) start() {
 	a := NewAgent(h.cfg, maillog.New(h.log, "postern", "virtual", 77))
 	sock := proto.PrivatePath(h.cfg.QueueDir, "virtual")
 	h.sock = sock
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, []net.Listener{ln}, 0) }()
-	h.t.Cleanup(func() {
-		h.client.Close()
-		cancel()
-		<-done
-		a.Close()
-	})
-	if h.client, err = proto.DialDeliver(ctx, sock); err != nil {
-		h.t.Fatal(err)
-	}
+	h.t.Cleanup(a.Close)
+	mtatest.RunServer(h.t, sock, func(ctx context.Context, lns []net.Listener) error { return a.Serve(ctx, lns, 0) })
+	h.client = mtatest.DialDeliver(h.t, sock)
 }
 
 // send queues content from alice to rcpts and delivers it.
 func (h *harness) send(content string, flags uint32, rcpts ...string) (string, *proto.DeliverReply) {
 	h.t.Helper()
-	w, err := h.layout.NewWriter(queue.Active)
-	if err != nil {
-		h.t.Fatal(err)
-	}
 	arrival := time.Now().Add(-time.Second)
-	w.SetEnvelope(&queue.Envelope{Arrival: arrival, Sender: "alice@example.test"})
-	io.WriteString(w, content)
-	req := &proto.DeliverRequest{Queue: queue.Active, QueueID: w.ID(), Transport: "virtual", Sender: "alice@example.test",
+	env := &queue.Envelope{Arrival: arrival, Sender: "alice@example.test"}
+	req := &proto.DeliverRequest{Queue: queue.Active, Transport: "virtual", Sender: "alice@example.test",
 		Arrival: arrival, Active: arrival, Flags: flags}
 	for _, r := range rcpts {
-		w.AddRecipient(queue.Recipient{Addr: r, Orig: r})
+		env.Recipients = append(env.Recipients, queue.Recipient{Addr: r, Orig: r})
 		req.Recipients = append(req.Recipients, proto.DeliverRcpt{Addr: r, Orig: r})
 	}
-	if err := w.Commit(); err != nil {
-		h.t.Fatal(err)
-	}
+	req.QueueID = mtatest.WriteQueueFile(h.t, h.layout, queue.Active, env, content)
 	reply, err := h.client.Deliver(context.Background(), req, time.Minute)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return w.ID(), reply
+	return req.QueueID, reply
 }
 
 func (h *harness) wantLog(parts ...string) {

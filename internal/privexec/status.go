@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/postern-mta/postern/internal/agent"
 	"github.com/postern-mta/postern/internal/dsn"
 )
 
@@ -59,18 +60,7 @@ func SysexitStatus(code int) (*dsn.Status, bool) {
 	if !ok {
 		return nil, false
 	}
-	return status(e.dsn, e.text), true
-}
-
-func status(enhanced, text string) *dsn.Status {
-	code := 550
-	switch enhanced[0] {
-	case '2':
-		code = 250
-	case '4':
-		code = 450
-	}
-	return &dsn.Status{Code: code, Enhanced: enhanced, Text: text}
+	return agent.Status(e.dsn, e.text), true
 }
 
 // Status turns how a command ended into a delivery status, the way
@@ -101,20 +91,20 @@ func (r *CommandResult) Status(command string) *dsn.Status {
 	}
 	switch {
 	case r.TimedOut:
-		return status("5.3.0", withOutput(fmt.Sprintf("Command time limit exceeded: %q", command)))
+		return agent.Status("5.3.0", withOutput(fmt.Sprintf("Command time limit exceeded: %q", command)))
 	case r.StartErr == nil && r.Signal != 0:
-		return status("4.3.0", withOutput(fmt.Sprintf("Command died with signal %d: %q", int(r.Signal), command)))
+		return agent.Status("4.3.0", withOutput(fmt.Sprintf("Command died with signal %d: %q", int(r.Signal), command)))
 	case exit == 0:
 		return nil
 	}
 	if st, ok := dsn.Parse(out); ok && st.Enhanced != "" && strings.HasPrefix(out, st.Enhanced) && st.Class() != 2 {
-		return status(st.Enhanced, st.Text)
+		return agent.Status(st.Enhanced, st.Text)
 	}
 	if st, ok := SysexitStatus(exit); ok {
 		st.Text = withOutput(st.Text)
 		return st
 	}
-	return status("5.3.0", withOutput(fmt.Sprintf("Command died with status %d: %q", exit, command)))
+	return agent.Status("5.3.0", withOutput(fmt.Sprintf("Command died with status %d: %q", exit, command)))
 }
 
 // startFailure gives the exit status and output a command that could not

@@ -30,11 +30,13 @@
 // hid can be routed: "user@remote@localhost" goes to remote. With
 // swap_bangpath, "site!user" becomes "user@site"; with allow_percent_hack,
 // "user%site" becomes "user@site" (both only once the local domain is gone,
-// as in Postfix). A quoted local part is opened to look for these routing
-// characters too, so "\"user@remote\"@localhost" cannot slip past relay
-// checks. An empty local part is MAILER-DAEMON, so the null recipient
-// resolves as MAILER-DAEMON@$myhostname; an address left without a domain
-// gets the local domain it had, or $myhostname.
+// as in Postfix). Both are off by default in Postern, where Postfix has
+// them on: routing by address syntax is a way around relay checks, and
+// mail today has no use for it. A quoted local part is opened to look for
+// these routing characters too, so "\"user@remote\"@localhost" cannot
+// slip past relay checks. An empty local part is MAILER-DAEMON, so the
+// null recipient resolves as MAILER-DAEMON@$myhostname; an address left
+// without a domain gets the local domain it had, or $myhostname.
 //
 // # transport_maps
 //

@@ -302,8 +302,6 @@ transport_maps = inline:{{remote.test = relay:[gw.test]}}
 parent_domain_matches_subdomains = relay_domains, transport_maps
 recipient_delimiter = +
 defer_transports = smtp, relay
-swap_bangpath = no
-allow_percent_hack = no
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -316,6 +314,10 @@ allow_percent_hack = no
 		c.RecipientDelimiter != "+" || len(c.DeferTransports) != 2 || len(c.LocalAddrs) != 3 {
 		t.Errorf("ReadConfig gave %+v", c)
 	}
+	// Postern's defaults, unlike Postfix's: no bang paths, no percent hack.
+	if c.SwapBangpath || c.AllowPercentHack {
+		t.Errorf("swap_bangpath %v, allow_percent_hack %v by default; want both off", c.SwapBangpath, c.AllowPercentHack)
+	}
 	r := New(c)
 	ctx := context.Background()
 	for rcpt, want := range map[string]Result{
@@ -326,8 +328,36 @@ allow_percent_hack = no
 		"a@sub.remote.test":       {ClassDefault, "relay", "[gw.test]", "a@sub.remote.test"},
 		"a@vmail.test":            {ClassVirtualMailbox, "virtual", "vmail.test", "a@vmail.test"},
 		"remote.test!a@localhost": {ClassLocal, "local", "mx.example.test", "remote.test!a@localhost"},
+		"a%remote.test@localhost": {ClassLocal, "local", "mx.example.test", "a%remote.test@localhost"},
 	} {
 		got, err := r.Resolve(ctx, rcpt)
+		if err != nil || got != want {
+			t.Errorf("Resolve(%q) = %+v, %v; want %+v", rcpt, got, err, want)
+		}
+	}
+}
+
+// With Postfix's settings (both "yes") the routing forms are opened.
+func TestReadConfigPostfixRouting(t *testing.T) {
+	cfg, err := config.Parse("main.cf", []byte(`
+myhostname = mx.example.test
+mydestination = localhost
+swap_bangpath = yes
+allow_percent_hack = yes
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ReadConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(c)
+	for rcpt, want := range map[string]Result{
+		"remote.test!a@localhost": {ClassDefault, "smtp", "remote.test", "a@remote.test"},
+		"a%remote.test@localhost": {ClassDefault, "smtp", "remote.test", "a@remote.test"},
+	} {
+		got, err := r.Resolve(context.Background(), rcpt)
 		if err != nil || got != want {
 			t.Errorf("Resolve(%q) = %+v, %v; want %+v", rcpt, got, err, want)
 		}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/postern-mta/postern/internal/daemon"
 	"github.com/postern-mta/postern/internal/maillog"
+	"github.com/postern-mta/postern/internal/mtatest"
 	"github.com/postern-mta/postern/internal/proto"
 	"github.com/postern-mta/postern/queue"
 	"github.com/postern-mta/postern/showq"
@@ -191,21 +192,11 @@ func startServer(t testing.TB, l *queue.Layout) {
 
 func addMessage(t testing.TB, l *queue.Layout, q, sender string, rcpts ...string) string {
 	t.Helper()
-	w, err := l.NewWriter(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Abort()
 	env := &queue.Envelope{Sender: sender}
 	for _, r := range rcpts {
 		env.Recipients = append(env.Recipients, queue.Recipient{Addr: r})
 	}
-	w.SetEnvelope(env)
-	io.WriteString(w, "Subject: x\n\nhello\n")
-	if err := w.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	return w.ID()
+	return mtatest.WriteQueueFile(t, l, q, env, "Subject: x\n\nhello\n")
 }
 
 func writeFile(t testing.TB, path, content string) {
