@@ -172,12 +172,10 @@
 // logged ("ignoring invalid content filter") and ignored.
 //
 // The service that takes filtered mail back must not have it filtered
-// again. The sure way is a cleanup service of its own without the
-// filter, which works whether or not the receiving service states its
-// content_filter:
+// again: smtpd, qmqpd and pickup hand their own content_filter to
+// cleanup with every message, so the Postfix way works:
 //
-//	127.0.0.1:10026 inet n - n - - smtpd -o content_filter= -o cleanup_service_name=cleanup-nofilter
-//	cleanup-nofilter unix n - n - 0 cleanup -o content_filter=
+//	127.0.0.1:10026 inet n - n - - smtpd -o content_filter=
 //
 // # Holding
 //

@@ -300,7 +300,7 @@ const attrFilter = "filter"
 // Postfix, where the receiving service, not cleanup, decides — which is
 // what makes "-o content_filter=" on the service that takes filtered
 // mail back work. It is not stored under this name.
-const attrReceiverFilter = "content_filter"
+const attrReceiverFilter = proto.AttrContentFilter
 
 // contentFilter decides the message's content filter. As in Postfix,
 // the last valid choice wins: the content_filter of the service that

@@ -279,6 +279,7 @@ func (m *Master) scheduleRestart(r *running, after time.Duration) {
 func (m *Master) apply(services []*service) error {
 	keep := make(map[string]bool)
 	var order []string
+	var spawn []*running
 	for _, svc := range services {
 		key := svc.String()
 		keep[key] = true
@@ -311,6 +312,12 @@ func (m *Master) apply(services []*service) error {
 			}
 			r.failures = 0
 		}
+		spawn = append(spawn, r)
+	}
+	// Every socket exists before any child starts: a daemon that talks to
+	// another at once (qmgr to the smtp agent, pickup to cleanup) finds it
+	// listening, even if that daemon is still starting.
+	for _, r := range spawn {
 		m.setWakeup(r)
 		m.disarm(r)
 		c, err := m.spawn(r)

@@ -57,6 +57,8 @@
 //
 //	queue_directory, hash_queue_names, hash_queue_depth
 //	myhostname, mail_name    for the Received: header
+//	content_filter           this service's content filter, handed to cleanup
+//	                         (empty turns cleanup's own off)
 //	cleanup_service_name     cleanup's socket (public/, else private/)
 //	ipc_timeout              time limit of one submission
 //	postern_stop_timeout     graceful stop

@@ -18,6 +18,7 @@ type Config struct {
 	HashQueueDepth int
 	MyHostname     string
 	MailName       string
+	ContentFilter  string        // content_filter of this service, passed to cleanup
 	CleanupService string        // cleanup_service_name
 	ScanInterval   time.Duration // the periodic scan (master's wakeup column also triggers one)
 	IPCTimeout     time.Duration
@@ -34,6 +35,7 @@ func Serve(ctx context.Context, env *daemon.Env) error {
 		HashQueueNames: r.List("hash_queue_names"),
 		HashQueueDepth: r.Int("hash_queue_depth"),
 		MyHostname:     r.String("myhostname"),
+		ContentFilter:  r.String("content_filter"),
 		MailName:       r.String("mail_name"),
 		CleanupService: r.String("cleanup_service_name"),
 		IPCTimeout:     r.Duration("ipc_timeout"),

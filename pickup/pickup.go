@@ -248,6 +248,7 @@ func (p *Pickup) cleanupOpen(f *queue.File, uid int) *proto.CleanupOpen {
 		}
 	}
 	o.Attrs = append(o.Attrs, proto.Attr{Name: proto.AttrRewriteContext, Value: rctx})
+	o.Attrs = append(o.Attrs, proto.Attr{Name: proto.AttrContentFilter, Value: p.cfg.ContentFilter})
 	for _, r := range e.Recipients {
 		if r.Done {
 			continue

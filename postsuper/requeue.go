@@ -143,7 +143,7 @@ func resubmission(f *queue.File) *proto.CleanupOpen {
 		Arrival:  env.Arrival,
 	}
 	for _, a := range env.Attrs {
-		if a.Name == "content_filter" {
+		if a.Name == "content_filter" || a.Name == "filter" {
 			continue
 		}
 		o.Attrs = append(o.Attrs, proto.Attr{Name: a.Name, Value: a.Value})

@@ -48,6 +48,8 @@
 //	line_length_limit          longest sender or recipient
 //	soft_bounce                turn D replies into Z
 //	smtpd_peername_lookup      Postern: "no" skips the client host name lookup
+//	content_filter             this service's content filter, handed to cleanup
+//	                           (empty turns cleanup's own off)
 //	myhostname, mail_name      the Received: header
 //	queue_directory            where public/cleanup is
 //	cleanup_service_name       the cleanup socket's name

@@ -43,6 +43,7 @@ func ReadConfig(cfg *config.Config, warn func(string, ...any)) (Config, error) {
 		LineLengthLimit:  r.Int64("line_length_limit"),
 		SoftBounce:       r.Bool("soft_bounce"),
 		PeernameLookup:   r.Bool("smtpd_peername_lookup"),
+		ContentFilter:    r.String("content_filter"),
 		Grace:            r.Duration("postern_stop_timeout"),
 	}
 	clients := r.List("qmqpd_authorized_clients")

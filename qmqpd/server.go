@@ -24,6 +24,7 @@ type Config struct {
 	MailName          string
 	QueueDir          string
 	CleanupService    string              // cleanup_service_name
+	ContentFilter     string              // content_filter of this service, passed to cleanup
 	AuthorizedClients *matchlist.Networks // nil or empty: nobody
 	Timeout           time.Duration       // qmqpd_timeout
 	ErrorDelay        time.Duration       // qmqpd_error_delay
@@ -176,6 +177,7 @@ func (s *session) deliver(req *request) {
 			{Name: proto.AttrClientAddr, Value: s.addr},
 			{Name: proto.AttrProtocol, Value: "QMQP"},
 			{Name: proto.AttrRewriteContext, Value: "remote"},
+			{Name: proto.AttrContentFilter, Value: cfg.ContentFilter},
 		},
 	}
 	for _, r := range req.rcpts {

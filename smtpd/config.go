@@ -52,6 +52,9 @@ type Config struct {
 	// Standalone is "sendmail -bs": one session on standard input and
 	// output, submitted through postdrop.
 	Standalone bool
+	// ContentFilter is this service's content_filter, passed to cleanup
+	// (empty: none, which also turns cleanup's own off).
+	ContentFilter string
 	// Restrictions applies access restrictions; off in stand-alone mode
 	// unless the caller is the mail owner.
 	Restrictions bool

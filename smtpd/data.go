@@ -310,6 +310,7 @@ func (s *session) cleanupOpen() *proto.CleanupOpen {
 		attr(proto.AttrHeloName, st.helo)
 	}
 	attr(proto.AttrProtocol, st.protocol)
+	attr(proto.AttrContentFilter, s.cfg.ContentFilter)
 	if s.encoding != "" {
 		attr(proto.AttrEncoding, s.encoding)
 	}

@@ -136,6 +136,10 @@
 // the client is then "unknown"; for tests and benchmarks that must not
 // depend on DNS).
 //
+// Content filter: content_filter, this service's filter, handed to
+// cleanup with every message; "-o content_filter=" on the service that
+// takes filtered mail back turns the filter off for it (see cleanup).
+//
 // Limits and timers: message_size_limit, line_length_limit,
 // smtpd_recipient_limit, smtpd_recipient_overshoot_limit, smtpd_timeout,
 // smtpd_starttls_timeout, smtpd_error_sleep_time, smtpd_soft_error_limit,

@@ -100,6 +100,7 @@ func ReadConfig(cfg *config.Config, log *maillog.Logger, standalone bool) (*Conf
 		DiscardEHLOKeywords:     r.List("smtpd_discard_ehlo_keywords"),
 		NoopCommands:            r.List("smtpd_noop_commands"),
 		PeernameLookup:          r.Bool("smtpd_peername_lookup"),
+		ContentFilter:           r.String("content_filter"),
 		ClientPortLogging:       r.Bool("smtpd_client_port_logging"),
 		SMTPUTF8:                r.Bool("smtputf8_enable"),
 		SoftBounce:              r.Bool("soft_bounce"),

@@ -9,17 +9,8 @@ import (
 )
 
 // Status returns a delivery status whose SMTP code is the one of its
-// enhanced code's class: 250, 450 or 550.
-func Status(enhanced, text string) *dsn.Status {
-	code := 550
-	switch enhanced[0] {
-	case '2':
-		code = 250
-	case '4':
-		code = 450
-	}
-	return &dsn.Status{Code: code, Enhanced: enhanced, Text: text}
-}
+// enhanced code's class: 250, 450 or 550 (see dsn.Delivery).
+func Status(enhanced, text string) *dsn.Status { return dsn.Delivery(enhanced, text) }
 
 // StatusWord is the status= of a delivery line: sent, bounced or
 // deferred, or for an address verification (sendmail -bv)

@@ -208,3 +208,19 @@ func isDigits(s string) bool {
 	}
 	return s != ""
 }
+
+// Delivery returns a delivery status whose SMTP code is the one of its
+// enhanced code's class: 250, 450 or 550 (an empty or odd code counts as
+// temporary).
+func Delivery(enhanced, text string) *Status {
+	code := 450
+	if enhanced != "" {
+		switch enhanced[0] {
+		case '2':
+			code = 250
+		case '5':
+			code = 550
+		}
+	}
+	return &Status{Code: code, Enhanced: enhanced, Text: text}
+}

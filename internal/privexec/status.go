@@ -8,7 +8,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/postern-mta/postern/internal/agent"
 	"github.com/postern-mta/postern/internal/dsn"
 )
 
@@ -60,7 +59,7 @@ func SysexitStatus(code int) (*dsn.Status, bool) {
 	if !ok {
 		return nil, false
 	}
-	return agent.Status(e.dsn, e.text), true
+	return dsn.Delivery(e.dsn, e.text), true
 }
 
 // Status turns how a command ended into a delivery status, the way
@@ -91,20 +90,20 @@ func (r *CommandResult) Status(command string) *dsn.Status {
 	}
 	switch {
 	case r.TimedOut:
-		return agent.Status("5.3.0", withOutput(fmt.Sprintf("Command time limit exceeded: %q", command)))
+		return dsn.Delivery("5.3.0", withOutput(fmt.Sprintf("Command time limit exceeded: %q", command)))
 	case r.StartErr == nil && r.Signal != 0:
-		return agent.Status("4.3.0", withOutput(fmt.Sprintf("Command died with signal %d: %q", int(r.Signal), command)))
+		return dsn.Delivery("4.3.0", withOutput(fmt.Sprintf("Command died with signal %d: %q", int(r.Signal), command)))
 	case exit == 0:
 		return nil
 	}
 	if st, ok := dsn.Parse(out); ok && st.Enhanced != "" && strings.HasPrefix(out, st.Enhanced) && st.Class() != 2 {
-		return agent.Status(st.Enhanced, st.Text)
+		return dsn.Delivery(st.Enhanced, st.Text)
 	}
 	if st, ok := SysexitStatus(exit); ok {
 		st.Text = withOutput(st.Text)
 		return st
 	}
-	return agent.Status("5.3.0", withOutput(fmt.Sprintf("Command died with status %d: %q", exit, command)))
+	return dsn.Delivery("5.3.0", withOutput(fmt.Sprintf("Command died with status %d: %q", exit, command)))
 }
 
 // startFailure gives the exit status and output a command that could not

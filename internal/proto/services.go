@@ -59,6 +59,11 @@ const (
 	AttrSASLMethod     = "sasl_method"
 	AttrSASLUsername   = "sasl_username"
 	AttrSASLSender     = "sasl_sender"
+	// AttrContentFilter is the content_filter of the service that received
+	// the message (its main.cf value or its master.cf -o override; empty
+	// for none), which cleanup applies. It is what makes a re-injection
+	// service with "-o content_filter=" work.
+	AttrContentFilter = "content_filter"
 )
 
 // Lookup returns the value of the first attribute named name.
