@@ -52,6 +52,10 @@ func (e *Env) Ready() {
 	})
 }
 
+// logBatchDelay is the longest a daemon's log line waits to be written
+// with others.
+const logBatchDelay = 2 * time.Millisecond
+
 // ServeFunc runs a daemon until ctx is cancelled (graceful stop: stop
 // accepting, finish what is under way, return) or a fatal error.
 type ServeFunc func(ctx context.Context, env *Env) error
@@ -83,8 +87,12 @@ func Run(command string, args []string, serve ServeFunc) {
 	}()
 	signal.Ignore(syscall.SIGPIPE, syscall.SIGHUP)
 	endProfile := startProfile(command)
+	// Busy daemons log many lines a second: gathering them for a moment
+	// turns many writes (and many reads in master) into one.
+	log.Batch(logBatchDelay)
 	err = serve(ctx, env)
 	endProfile()
+	log.Flush()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		log.Fatal("%v", err)
 	}

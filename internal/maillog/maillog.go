@@ -27,6 +27,56 @@ type Logger struct {
 	prefix string
 	buf    []byte
 	exit   func(int)
+	// With batching on (Batch), lines wait in pending for at most delay
+	// and go out together: one write, and one read in master, for many
+	// lines when the daemon is busy.
+	delay   time.Duration
+	pending []byte
+	kick    chan struct{}
+}
+
+// batchLimit is how much a batching Logger holds before it writes at once.
+const batchLimit = 16 << 10
+
+// Batch makes the Logger gather lines for up to delay before writing them
+// in one go. Warnings, errors and fatal lines are written at once (with
+// what is gathered before them), so nothing that explains a crash waits;
+// Flush writes the rest.
+func (l *Logger) Batch(delay time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.kick != nil || delay <= 0 {
+		return
+	}
+	l.delay = delay
+	l.kick = make(chan struct{}, 1)
+	go l.flusher()
+}
+
+func (l *Logger) flusher() {
+	for range l.kick {
+		time.Sleep(l.delay)
+		l.Flush()
+	}
+}
+
+// Flush writes the lines a batching Logger still holds.
+func (l *Logger) Flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.flushLocked()
+}
+
+func (l *Logger) flushLocked() {
+	if len(l.pending) == 0 {
+		return
+	}
+	l.w.Write(l.pending) //nolint:errcheck // nowhere to report a failed log write
+	if cap(l.pending) > 4*batchLimit {
+		l.pending = nil
+	} else {
+		l.pending = l.pending[:0]
+	}
 }
 
 // New returns a Logger whose lines start with "name/service[pid]: ". With
@@ -61,9 +111,21 @@ func (l *Logger) line(severity, format string, args []any) {
 	}
 	b = cleanLine(b, len(l.prefix))
 	b = append(b, '\n')
-	l.w.Write(b) //nolint:errcheck // nowhere to report a failed log write
 	if cap(b) <= 4096 {
 		l.buf = b
+	}
+	if l.kick == nil {
+		l.w.Write(b) //nolint:errcheck // nowhere to report a failed log write
+		return
+	}
+	l.pending = append(l.pending, b...)
+	if severity != "" || len(l.pending) >= batchLimit {
+		l.flushLocked()
+		return
+	}
+	select {
+	case l.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -90,6 +152,7 @@ func (l *Logger) Error(format string, args ...any) { l.line("error: ", format, a
 // Fatal logs a broken environment and exits with status 1.
 func (l *Logger) Fatal(format string, args ...any) {
 	l.line("fatal: ", format, args)
+	l.Flush()
 	l.exit(1)
 }
 

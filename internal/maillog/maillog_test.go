@@ -2,6 +2,7 @@ package maillog
 
 import (
 	"bytes"
+	"sync"
 	"testing"
 	"time"
 )
@@ -67,4 +68,55 @@ func TestStamp(t *testing.T) {
 	if got != "Nov  4 01:05:50 mx postern/master[1]: x" {
 		t.Errorf("Stamp = %q", got)
 	}
+}
+
+// A batching Logger writes what it gathered in one go, writes warnings at
+// once, and loses nothing on Flush.
+func TestBatch(t *testing.T) {
+	var w countingWriter
+	l := New(&w, "postern", "qmgr", 1)
+	l.Batch(time.Hour) // only Flush or a warning writes
+	l.Info("one")
+	l.Info("two")
+	if w.writes != 0 {
+		t.Fatalf("%d writes before the delay", w.writes)
+	}
+	l.Warning("three")
+	if w.writes != 1 || w.String() != "postern/qmgr[1]: one\npostern/qmgr[1]: two\npostern/qmgr[1]: warning: three\n" {
+		t.Fatalf("after a warning: %d writes, %q", w.writes, w.String())
+	}
+	l.Info("four")
+	l.Flush()
+	if w.writes != 2 || !bytes.HasSuffix(w.Bytes(), []byte("four\n")) {
+		t.Fatalf("after Flush: %d writes, %q", w.writes, w.String())
+	}
+	fast := New(&w, "postern", "qmgr", 1)
+	fast.Batch(time.Millisecond)
+	fast.Info("five")
+	deadline := time.Now().Add(5 * time.Second)
+	for !bytes.HasSuffix(w.snapshot(), []byte("five\n")) {
+		if time.Now().After(deadline) {
+			t.Fatal("a gathered line was never written")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+type countingWriter struct {
+	mu sync.Mutex
+	bytes.Buffer
+	writes int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes++
+	return c.Buffer.Write(p)
+}
+
+func (c *countingWriter) snapshot() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]byte(nil), c.Bytes()...)
 }
