@@ -141,22 +141,32 @@ func (m *Master) credentialFor(svc *service) *syscall.Credential {
 func (m *Master) readLog(c *child, f *os.File, prefix string) {
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 64<<10)
+	// Lines that arrived together (a daemon writes what it gathered in one
+	// go) are written together.
+	var batch [][]byte
+	var store []byte
 	for {
 		line, err := br.ReadSlice('\n')
 		if len(line) > 0 {
 			if line[len(line)-1] == '\n' {
 				line = line[:len(line)-1]
 			}
+			start := len(store)
 			if !hasLogPrefix(line) {
-				line = append([]byte(prefix), line...)
+				store = append(store, prefix...)
 			}
-			m.sink.write(line)
+			store = append(store, line...)
+			batch = append(batch, store[start:len(store):len(store)])
 			if m.wantLastLog(c) {
-				m.setLastLog(c, string(line))
+				m.setLastLog(c, string(store[start:]))
 			}
 		}
 		if err == bufio.ErrBufferFull {
 			continue
+		}
+		if len(batch) > 0 && (err != nil || br.Buffered() == 0 || len(store) > 256<<10) {
+			m.sink.writeLines(batch)
+			batch, store = batch[:0], store[:0]
 		}
 		if err != nil {
 			return

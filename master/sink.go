@@ -70,10 +70,34 @@ func (s *sink) reopen() error {
 	return nil
 }
 
+// writeLines logs several lines (each without its newline), with one
+// write to a file or standard error.
+func (s *sink) writeLines(lines [][]byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.syslog != nil {
+		for _, l := range lines {
+			s.writeLocked(l)
+		}
+		return
+	}
+	s.buf = s.buf[:0]
+	now := s.now()
+	for _, l := range lines {
+		s.buf = maillog.Stamp(s.buf, now, s.host, l)
+		s.buf = append(s.buf, '\n')
+	}
+	s.w.Write(s.buf) //nolint:errcheck // nowhere else to report it
+}
+
 // write logs one line (without its newline).
 func (s *sink) write(line []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.writeLocked(line)
+}
+
+func (s *sink) writeLocked(line []byte) {
 	if s.syslog != nil {
 		s.buf = append(s.buf[:0], '<')
 		s.buf = fmt.Appendf(s.buf, "%d", 2*8+severity(line))
