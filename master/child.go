@@ -113,6 +113,14 @@ func (m *Master) childEnv(r *running) []string {
 		daemon.EnvMaxProc + "=" + strconv.Itoa(r.svc.maxProc),
 		"PATH=/usr/bin:/bin:/usr/sbin:/sbin",
 	}
+	if r.svc.chroot {
+		// The child starts as root and confines itself once it has
+		// opened its tables (internal/daemon).
+		env = append(env, daemon.EnvChroot+"="+m.cfg.QueueDir)
+		if r.svc.Unpriv {
+			env = append(env, fmt.Sprintf("%s=%d:%d", daemon.EnvDrop, m.ident.UID, m.ident.GID))
+		}
+	}
 	for _, name := range m.cfg.ImportEnvironment {
 		k, v, hasValue := strings.Cut(name, "=")
 		if hasValue {
@@ -127,10 +135,11 @@ func (m *Master) childEnv(r *running) []string {
 // credentialFor gives the credentials a child starts with: mail_owner for
 // unprivileged services when master runs as root, none otherwise (root
 // stays root for local/virtual/pipe/spawn, which start each delivery as
-// the recipient in a process of its own; an ordinary user's master runs
-// everything as that user).
+// the recipient in a process of its own; a chrooted daemon starts as root
+// and drops to mail_owner itself after the chroot; an ordinary user's
+// master runs everything as that user).
 func (m *Master) credentialFor(svc *service) *syscall.Credential {
-	if !m.ident.Root || !svc.Unpriv {
+	if !m.ident.Root || !svc.Unpriv || svc.chroot {
 		return nil
 	}
 	return &syscall.Credential{Uid: uint32(m.ident.UID), Gid: uint32(m.ident.GID), Groups: []uint32{}}
@@ -211,17 +220,23 @@ func (m *Master) lastLog(c *child) string {
 	return c.lastLog
 }
 
-// readStatus turns the child's "ready" into an event.
+// readStatus turns the child's "ready" and "restart" into events.
 func (m *Master) readStatus(c *child) {
 	sc := bufio.NewScanner(c.status)
 	for sc.Scan() {
-		if sc.Text() == daemon.MsgReady {
+		switch sc.Text() {
+		case daemon.MsgReady:
 			m.events <- readyEvent{c: c}
+		case daemon.MsgRestart:
+			m.events <- replaceEvent{c: c}
 		}
 	}
 }
 
 type readyEvent struct{ c *child }
+
+// replaceEvent: the child asks to be replaced by a fresh one.
+type replaceEvent struct{ c *child }
 
 // wake sends a wake-up to a child; a child too busy to read its status
 // socket does not block master.

@@ -57,13 +57,48 @@
 // Started as root, master stays root to bind privileged ports and to start
 // the delivery agents that run commands and write mailboxes as their
 // users (unpriv column n: local, virtual, pipe, spawn). Every other child
-// starts with mail_owner's user and group IDs (no supplementary groups).
+// runs with mail_owner's user and group IDs (no supplementary groups); a
+// chrooted one starts as root and drops to them itself (below).
 // mail_owner must exist and must not be root. Started by an ordinary user,
 // master and every child run as that user: the development and test mode,
 // through the same code.
 //
-// The chroot column is read but not applied yet: every service runs
-// unchrooted.
+// The chroot column works as in Postfix: as root, a service with chroot
+// y starts as root, opens its configuration, tables, certificates and
+// whatever else lives outside the queue, then confines itself to
+// queue_directory and drops to mail_owner before it serves anyone.
+// local, virtual, pipe and spawn are never chrooted (they start commands
+// and write mailboxes on the real file system): chroot y on them gets one
+// warning and is ignored. Started by an ordinary user, master cannot
+// chroot: one warning names the services that run unchrooted.
+//
+// Before starting chrooted services, at start and at every reload,
+// master prepares the jail, as Postfix's Debian scripts do: it copies
+// localtime, hosts, resolv.conf, nsswitch.conf, services and host.conf
+// (those that exist) from /etc into $queue_directory/etc/ (root's, mode
+// 0644; a copy whose original is gone is removed), and makes the queue
+// directory's own path inside the jail lead to the jail's root, so the
+// absolute queue paths a daemon computed before confining itself still
+// work: for /var/spool/postern, the link
+// /var/spool/postern/var/spool/postern -> ../.. (var/ and var/spool/ are
+// root's, 0755). When something else stands there — a file, a directory,
+// a link elsewhere, a directory of another user — master refuses to
+// start and says what to move away; it never writes through a link.
+//
+// Tables are opened before the chroot and keep working inside it, but a
+// table's file is out of reach there: a chrooted daemon cannot reload a
+// rebuilt table in place. When one changes (postmap), the daemon logs
+// "table … has changed -- restarting" and master starts a fresh process,
+// which opens the new version, beside it; the old one finishes its
+// sessions and stops, as on a reload. A table whose file was missing when
+// a chrooted daemon started stays unavailable in it (lookups fail
+// temporarily) until "postfix reload".
+//
+// Inside the jail there is no /proc, so a chrooted cleanup writes queue
+// files the portable way (temporary name, rename) instead of as unnamed
+// files. A chrooted daemon resolves host names with the jail's copies of
+// hosts, resolv.conf and nsswitch.conf: names that only an NSS module
+// outside the jail knows (mDNS, say) are not found.
 //
 // # Logging
 //
@@ -94,4 +129,7 @@
 //	$config_directory/main.cf, $config_directory/master.cf
 //	$queue_directory/pid/master.pid   pid file and lock
 //	$queue_directory/private/, public/  service sockets
+//	$queue_directory/etc/             copies of /etc files for chrooted daemons
+//	$queue_directory/var/spool/postern  (for that queue_directory) the
+//	                                  link to the jail's root
 package master

@@ -312,6 +312,16 @@ func TestStockPostfixMasterCF(t *testing.T) {
 	for _, name := range []string{"tlsmgr", "trivial-rewrite", "anvil", "scache", "proxymap", "postlogd", "maildrop"} {
 		in.WaitLog(`warning: .*master.cf: line \d+: service .*`+regexp.QuoteMeta(name), time.Second)
 	}
+	// chroot y (Debian's file) is honoured as root.
+	if os.Geteuid() == 0 {
+		for _, p := range processes(t, masterPID(t, in)) {
+			if p.daemon == "smtpd" || p.daemon == "pickup" || p.daemon == "cleanup" {
+				if root, _ := os.Readlink(fmt.Sprintf("/proc/%d/root", p.pid)); root != in.QueueDir {
+					t.Errorf("%s runs in %s, want the jail %s", p.daemon, root, in.QueueDir)
+				}
+			}
+		}
+	}
 	in.Stop()
 }
 

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"strings"
 	"syscall"
 	"time"
 
@@ -38,6 +37,10 @@ type Config struct {
 	HashQueueNames      []string
 	HashQueueDepth      int
 
+	// Root: master runs as root, so it can chroot services and start
+	// them as mail_owner.
+	Root bool
+
 	services []*service
 	warnings []string
 }
@@ -64,6 +67,7 @@ func newConfig(cfg *config.Config, entries []config.Service, foreground bool) (*
 		ImportEnvironment:   r.List("import_environment"),
 		HashQueueNames:      r.List("hash_queue_names"),
 		HashQueueDepth:      r.Int("hash_queue_depth"),
+		Root:                os.Geteuid() == 0,
 	}
 	if err := r.Err(); err != nil {
 		return nil, err
@@ -81,15 +85,6 @@ func newConfig(cfg *config.Config, entries []config.Service, foreground bool) (*
 		return nil, err
 	}
 	c.services = services
-	var chrooted []string
-	for _, s := range services {
-		if s.Chroot {
-			chrooted = append(chrooted, s.String())
-		}
-	}
-	if len(chrooted) > 0 {
-		c.warnings = append(c.warnings, fmt.Sprintf("chroot is not supported yet: %s run without it", strings.Join(chrooted, ", ")))
-	}
 	return c, nil
 }
 
@@ -148,6 +143,9 @@ func Main(args []string) int {
 		return fail(err)
 	}
 	defer lock.Close()
+	if err := prepareJail(cfg); err != nil {
+		return fail(err)
+	}
 	host, _ := os.Hostname()
 	sk, err := openSink(cfg.MaillogFile, cfg.Foreground, host)
 	if err != nil {

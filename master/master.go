@@ -245,12 +245,31 @@ func (m *Master) handle(ev any, starting bool) error {
 			return nil
 		}
 		r.cur = c
+	case replaceEvent:
+		m.replace(ev.c)
 	case wakeEvent:
 		if ev.r.cur != nil && ev.r.cur.ready {
 			go ev.r.cur.wake()
 		}
 	}
 	return nil
+}
+
+// replace starts a fresh child beside c, which asked for it (a chrooted
+// daemon whose table changed); c stops once the new one is ready, as on
+// a reload, so no client waits.
+func (m *Master) replace(c *child) {
+	r := c.run
+	if c != r.cur || !c.ready || c.stopped || r.removed || m.stopping {
+		return
+	}
+	nc, err := m.spawn(r)
+	if err != nil {
+		m.log.Warning("%v", err)
+		return
+	}
+	r.draining = append(r.draining, c)
+	r.cur = nc
 }
 
 // backoff is the delay before restarting a child that crashed after
@@ -434,9 +453,15 @@ func (m *Master) setWakeup(r *running) {
 // that does not load leaves everything as it was.
 func (m *Master) reload() {
 	cfg, err := m.load()
+	if err == nil {
+		err = prepareJail(cfg)
+	}
 	if err != nil {
 		m.log.Warning("reload failed, configuration unchanged: %v", err)
 		return
+	}
+	for _, w := range cfg.warnings {
+		m.log.Warning("%s", w)
 	}
 	m.cfg = cfg
 	if err := m.sink.reopen(); err != nil {

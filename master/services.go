@@ -48,11 +48,19 @@ var notNeeded = map[string]string{
 	"tlsproxy":        "not implemented yet",
 }
 
+// unchrootable are the daemons that are never chrooted: they start
+// helper processes and commands, and write mailboxes, on the real file
+// system.
+var unchrootable = map[string]bool{"local": true, "virtual": true, "pipe": true, "spawn": true}
+
 // service is one master.cf entry Postern runs.
 type service struct {
 	config.Service
 	daemon  string // the daemon command run for it
 	maxProc int    // resolved: 0 means no limit
+	// chroot: the child confines itself to the queue directory (chroot
+	// y, master runs as root, and the daemon can be chrooted).
+	chroot bool
 	// addrs are the listen addresses: "host:port" for inet, a socket path
 	// for unix.
 	addrs []string
@@ -61,9 +69,11 @@ type service struct {
 func (s *service) String() string { return s.Name + "/" + s.Type }
 
 // buildServices turns master.cf entries into the services to run, with a
-// warning line for each entry skipped.
+// warning line for each entry skipped and for each chroot y that cannot
+// be honoured.
 func buildServices(cfg *Config, entries []config.Service, warn func(string, ...any)) ([]*service, error) {
 	var out []*service
+	var unconfined []string // chroot y, but master is not root
 	for _, e := range entries {
 		where := fmt.Sprintf("%s: line %d", e.File, e.Line)
 		daemon, ok := commands[e.Command]
@@ -107,7 +117,21 @@ func buildServices(cfg *Config, entries []config.Service, warn func(string, ...a
 		if s.maxProc < 0 {
 			s.maxProc = cfg.DefaultProcessLimit
 		}
+		if e.Chroot {
+			switch {
+			case !cfg.Root:
+				unconfined = append(unconfined, s.String())
+			case unchrootable[daemon]:
+				warn("%s: service %s/%s (%s): chroot y ignored: %s starts commands and writes mailboxes on the real file system, so it always runs unchrooted",
+					where, e.Name, e.Type, e.Command, daemon)
+			default:
+				s.chroot = true
+			}
+		}
 		out = append(out, s)
+	}
+	if len(unconfined) > 0 {
+		warn("chroot needs root privileges: %s run unchrooted", strings.Join(unconfined, ", "))
 	}
 	return out, nil
 }

@@ -53,7 +53,7 @@ func TestStockPostfixServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := &Config{QueueDir: "/q", InetInterfaces: []string{"all"}, InetProtocols: "ipv4", DefaultProcessLimit: 100}
+	cfg := &Config{QueueDir: "/q", InetInterfaces: []string{"all"}, InetProtocols: "ipv4", DefaultProcessLimit: 100, Root: true}
 	var warnings []string
 	svcs, err := buildServices(cfg, entries, func(f string, a ...any) {
 		warnings = append(warnings, fmt.Sprintf(f, a...))
@@ -78,6 +78,21 @@ func TestStockPostfixServices(t *testing.T) {
 		}
 		if n == 0 {
 			t.Errorf("no warning names %s; warnings: %q", skipped, warnings)
+		}
+	}
+	var chrooted []string
+	for _, s := range svcs {
+		if s.chroot {
+			chrooted = append(chrooted, s.String())
+		}
+	}
+	wantChroot := "127.0.0.1:2525/inet pickup/unix cleanup/unix bounce/unix defer/unix trace/unix smtp/unix relay/unix showq/unix error/unix retry/unix discard/unix lmtp/unix"
+	if got := strings.Join(chrooted, " "); got != wantChroot {
+		t.Errorf("chrooted services:\n got %s\nwant %s", got, wantChroot)
+	}
+	for _, w := range warnings {
+		if strings.Contains(w, "chroot") {
+			t.Errorf("chroot warning for the stock master.cf as root: %s", w)
 		}
 	}
 	for _, s := range svcs {
@@ -124,5 +139,58 @@ func TestBackoff(t *testing.T) {
 	}
 	if d := backoff(5, 2*60e9); d != 0 {
 		t.Errorf("a long-lived child waits %v", d)
+	}
+}
+
+// chroot y is honoured as root for every daemon but local, virtual, pipe
+// and spawn (one warning each); an ordinary user's master runs every
+// service unchrooted, with one warning.
+func TestChrootColumn(t *testing.T) {
+	text := `smtp      inet  n       -       y       -       -       smtpd
+qmgr      unix  n       -       y       300     1       qmgr
+local     unix  -       n       y       -       -       local
+virtual   unix  -       n       y       -       -       virtual
+spawn     unix  -       n       y       -       -       spawn user=nobody argv=/bin/true
+cleanup   unix  n       -       n       -       0       cleanup
+`
+	entries, err := config.ParseMaster("master.cf", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		root     bool
+		chrooted string
+		warnings []string
+	}{
+		{true, "smtp/inet qmgr/unix", []string{
+			"master.cf: line 3: service local/unix (local): chroot y ignored: local starts commands and writes mailboxes on the real file system, so it always runs unchrooted",
+			"master.cf: line 4: service virtual/unix (virtual): chroot y ignored: virtual starts commands and writes mailboxes on the real file system, so it always runs unchrooted",
+			"master.cf: line 5: service spawn/unix (spawn): chroot y ignored: spawn starts commands and writes mailboxes on the real file system, so it always runs unchrooted",
+		}},
+		{false, "", []string{
+			"chroot needs root privileges: smtp/inet, qmgr/unix, local/unix, virtual/unix, spawn/unix run unchrooted",
+		}},
+	}
+	for _, tt := range tests {
+		cfg := &Config{QueueDir: "/q", InetInterfaces: []string{"127.0.0.1"}, InetProtocols: "ipv4", Root: tt.root}
+		var warnings []string
+		svcs, err := buildServices(cfg, entries, func(f string, a ...any) {
+			warnings = append(warnings, fmt.Sprintf(f, a...))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var chrooted []string
+		for _, s := range svcs {
+			if s.chroot {
+				chrooted = append(chrooted, s.String())
+			}
+		}
+		if got := strings.Join(chrooted, " "); got != tt.chrooted {
+			t.Errorf("root %v: chrooted %q, want %q", tt.root, got, tt.chrooted)
+		}
+		if strings.Join(warnings, "\n") != strings.Join(tt.warnings, "\n") {
+			t.Errorf("root %v: warnings\n%s\nwant\n%s", tt.root, strings.Join(warnings, "\n"), strings.Join(tt.warnings, "\n"))
+		}
 	}
 }

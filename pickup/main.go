@@ -51,13 +51,8 @@ func Serve(ctx context.Context, env *daemon.Env) error {
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if len(env.Listeners) > 0 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			daemon.ServeConns(ctx, env.Listeners, 0, time.Second, p.serveControl) //nolint:errcheck // ends with ctx
-		}()
-	}
+	// The watch is made before Ready (a chrooted pickup confines itself
+	// there): an inotify watch keeps working after the chroot.
 	if w, err := fsnotify.NewWatcher(); err != nil {
 		env.Log.Warning("watch %s: %v; relying on scans", p.layout.Dir(queue.Maildrop), err)
 	} else if err := w.Add(p.layout.Dir(queue.Maildrop)); err != nil {
@@ -72,6 +67,13 @@ func Serve(ctx context.Context, env *daemon.Env) error {
 		}()
 	}
 	env.Ready()
+	if len(env.Listeners) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			daemon.ServeConns(ctx, env.Listeners, 0, time.Second, p.serveControl) //nolint:errcheck // ends with ctx
+		}()
+	}
 	p.Run(ctx, env.Wakeup)
 	return nil
 }

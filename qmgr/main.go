@@ -200,9 +200,11 @@ func Serve(ctx context.Context, env *daemon.Env) error {
 	runtime.GOMAXPROCS(1)
 	debug.SetGCPercent(400) // little garbage per message; collect less often
 	q := newQmgr(cfg, env.Log)
+	// Ready first: a chrooted qmgr confines itself there, before it
+	// serves any client.
+	env.Ready()
 	ctl := make(chan error, 1)
 	go func() { ctl <- q.serveControl(ctx, env.Listeners) }()
-	env.Ready()
 	err = q.run(ctx, env.Wakeup)
 	if cerr := <-ctl; err == nil {
 		err = cerr

@@ -50,6 +50,13 @@ func newTLSPolicy(c TLSConfig) (*tlsPolicy, error) {
 		}
 		p.roots = pool
 	}
+	if p.roots == nil && c.Level >= tlsVerify {
+		// The system's roots, loaded now: Go reads them on first use,
+		// which a chrooted smtp could not do.
+		if pool, err := x509.SystemCertPool(); err == nil {
+			p.roots = pool
+		}
+	}
 	if c.CertFile != "" {
 		key := c.KeyFile
 		if key == "" {

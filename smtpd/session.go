@@ -19,13 +19,17 @@ import (
 
 // session is one SMTP client, from connect to disconnect.
 type session struct {
-	srv  *Server
-	cfg  *Config
-	ctx  context.Context
-	log  *maillog.Logger
-	conn net.Conn
-	in   *input
-	out  []byte
+	srv *Server
+	cfg *Config
+	// ctx is for the session's work (lookups, DNS): a graceful stop of
+	// the daemon (a reload, a restart) does not cancel it, so sessions
+	// under way finish normally; stopping is closed when that stop begins.
+	ctx      context.Context
+	stopping <-chan struct{}
+	log      *maillog.Logger
+	conn     net.Conn
+	in       *input
+	out      []byte
 	// w is where replies go: the connection, or standard output in
 	// stand-alone mode.
 	w io.Writer
@@ -63,7 +67,7 @@ type counter struct{ total, ok int }
 
 // newSession prepares a session; conn may be nil in stand-alone mode.
 func newSession(ctx context.Context, srv *Server, conn net.Conn, r io.Reader, w io.Writer) *session {
-	s := &session{srv: srv, cfg: srv.cfg, ctx: ctx, log: srv.log, conn: conn, w: w}
+	s := &session{srv: srv, cfg: srv.cfg, ctx: context.WithoutCancel(ctx), stopping: ctx.Done(), log: srv.log, conn: conn, w: w}
 	if conn != nil {
 		s.in = newInput(conn, s.cfg.Timeout)
 	} else {
@@ -183,7 +187,7 @@ func (s *session) sleep(d time.Duration) {
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-s.ctx.Done():
+	case <-s.stopping:
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/maillog"
+	"github.com/postern-mta/postern/internal/maps"
 )
 
 // Env is everything a daemon gets from master.
@@ -40,14 +41,50 @@ type Env struct {
 
 	status    *os.File
 	readyOnce sync.Once
+	confine   confinement
+	// stop ends the daemon gracefully (Run's context); restartOnce
+	// guards the restart after a table changed.
+	stop        context.CancelFunc
+	restartOnce sync.Once
 }
 
 // Ready tells master the daemon is serving. Call it once every listener is
 // being accepted on; master's "postfix start" waits for it.
+//
+// A chrooted service (POSTERN_CHROOT) confines itself here first: it
+// chroots into the queue directory and drops to mail_owner
+// (POSTERN_DROP). Call Ready after opening every table, certificate and
+// file outside the queue directory, and before serving anyone. A failure
+// to confine is fatal. Once confined, a table whose file changes cannot be
+// reloaded from inside the jail: the daemon then logs "table … has changed
+// -- restarting" and asks master for a fresh process, which takes over as
+// on a reload (this one finishes its sessions and stops).
 func (e *Env) Ready() {
 	e.readyOnce.Do(func() {
+		if err := e.confine.apply(); err != nil {
+			e.Log.Fatal("%v", err)
+		}
 		if e.status != nil {
 			fmt.Fprintf(e.status, "%s\n", MsgReady)
+		}
+		if e.confine.root != "" {
+			maps.Confine(e.tableChanged)
+		}
+	})
+}
+
+// tableChanged restarts a confined daemon whose table file changed: master
+// starts a fresh process beside it; without master it just stops.
+func (e *Env) tableChanged(table string) {
+	e.restartOnce.Do(func() {
+		e.Log.Info("%s has changed -- restarting", table)
+		if e.status != nil {
+			if _, err := fmt.Fprintf(e.status, "%s\n", MsgRestart); err == nil {
+				return
+			}
+		}
+		if e.stop != nil {
+			e.stop()
 		}
 	})
 }
@@ -74,6 +111,7 @@ func Run(command string, args []string, serve ServeFunc) {
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	env.stop = cancel
 	if env.OnDemand && env.MaxIdle > 0 {
 		go watchIdle(env.MaxIdle, cancel, ctx.Done())
 	}
@@ -125,6 +163,9 @@ func setup(command string, args []string) (*Env, error) {
 	all := append([]config.Option{{Name: "service_name", Value: name}, {Name: "process_name", Value: command}}, opts...)
 	cfg = cfg.With(all)
 	env := &Env{Command: command, Service: name, Type: typ, Config: cfg, Args: rest}
+	if env.confine, err = confinementFromEnv(); err != nil {
+		return nil, err
+	}
 	r := cfg.Reader()
 	env.Log = maillog.New(os.Stderr, r.String("syslog_name"), command, os.Getpid())
 	env.MaxIdle = r.Duration("max_idle")

@@ -13,13 +13,18 @@
 //	       master stamps and stores them (anything else written there, a
 //	       panic trace say, is logged as the child's too)
 //	3      the status socket (Unix stream): the child writes "ready\n" once
-//	       it serves; master writes "wakeup\n" for the wakeup column
+//	       it serves, and "restart\n" when it wants a fresh process to
+//	       take over (master starts one, then stops this one as on a
+//	       reload); master writes "wakeup\n" for the wakeup column
 //	4…     the service's listeners, in order (POSTERN_LISTENERS of them)
 //
 // and this environment: MAIL_CONFIG (config directory), POSTERN_BUILD (the
 // build ID of master's binary; a child of another build refuses to run),
 // POSTERN_SERVICE ("name/type"), POSTERN_LISTENERS (count) and
-// POSTERN_MAXPROC (most clients served at once; 0 = no limit).
+// POSTERN_MAXPROC (most clients served at once; 0 = no limit). A chrooted
+// service also gets POSTERN_CHROOT (the queue directory) and, when
+// unprivileged, POSTERN_DROP (mail_owner's "uid:gid"): it starts as root
+// and confines itself in Env.Ready (see confine.go).
 package daemon
 
 // Descriptor numbers and environment names of the master–child contract.
@@ -36,6 +41,7 @@ const (
 
 // Status socket messages.
 const (
-	MsgReady  = "ready"
-	MsgWakeup = "wakeup"
+	MsgReady   = "ready"
+	MsgWakeup  = "wakeup"
+	MsgRestart = "restart"
 )

@@ -17,6 +17,10 @@ type Conn struct {
 	srv  *connServer
 	mu   sync.Mutex
 	idle bool
+	// fresh: the handler has not said yet whether the connection is busy
+	// or idle. A graceful stop leaves it to the handler (SetIdle closes
+	// it then if idle) rather than drop a client that just connected.
+	fresh bool
 }
 
 // SetIdle marks the connection idle (waiting for a request) or busy. When
@@ -26,6 +30,7 @@ func (c *Conn) SetIdle(idle bool) {
 	c.mu.Lock()
 	was := c.idle
 	c.idle = idle
+	c.fresh = false
 	c.mu.Unlock()
 	switch {
 	case was && !idle:
@@ -61,7 +66,7 @@ func (s *connServer) closeIdle() {
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.mu.Lock()
-		idle := c.idle
+		idle := c.idle && !c.fresh
 		c.mu.Unlock()
 		if idle {
 			c.Conn.Close()
@@ -82,7 +87,9 @@ func (s *connServer) closeAll() {
 // clients wait in the kernel's backlog, as with Postfix's process limit).
 // Connections start idle. When ctx ends it stops accepting, closes idle
 // connections, waits up to grace for busy ones, then closes the rest and
-// waits for their handlers to return.
+// waits for their handlers to return. A connection whose handler has not
+// called SetIdle yet is not closed under it: a client that connected just
+// before the stop (an SMTP client during a reload) is served.
 func ServeConns(ctx context.Context, lns []net.Listener, maxProc int, grace time.Duration, handle func(ctx context.Context, c *Conn)) error {
 	srv := &connServer{conns: make(map[*Conn]struct{})}
 	var sem chan struct{}
@@ -146,14 +153,13 @@ func acceptLoop(ctx context.Context, ln net.Listener, sem chan struct{}, srv *co
 			continue
 		}
 		delay = 0
-		c := &Conn{Conn: nc, srv: srv, idle: true}
+		// A connection accepted is a client served, even when the stop
+		// began meanwhile: its handler closes it at its first SetIdle(true)
+		// if it has nothing to do.
+		c := &Conn{Conn: nc, srv: srv, idle: true, fresh: true}
 		srv.mu.Lock()
-		stopping := srv.stop
 		srv.conns[c] = struct{}{}
 		srv.mu.Unlock()
-		if stopping {
-			nc.Close()
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

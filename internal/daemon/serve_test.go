@@ -155,3 +155,57 @@ func TestIdleExit(t *testing.T) {
 		t.Fatal("not stopped after max_idle without work")
 	}
 }
+
+// A client accepted just before a graceful stop, whose handler has not yet
+// said it is busy, is served, not dropped (an SMTP client during a
+// reload).
+func TestServeConnsStopKeepsNewClient(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	accepted, stopped := make(chan struct{}), make(chan struct{})
+	done := make(chan error)
+	var n atomic.Int32
+	go func() {
+		done <- ServeConns(ctx, []net.Listener{ln}, 0, 5*time.Second, func(ctx context.Context, c *Conn) {
+			if n.Add(1) > 1 {
+				return // the probes below
+			}
+			close(accepted)
+			<-stopped // the stop begins before the session says it is busy
+			c.SetIdle(false)
+			c.Write([]byte("220 hello\n"))
+		})
+	}()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-accepted
+	cancel()
+	// ServeConns closes the listeners, then the idle connections: once
+	// nobody answers on the socket, the stop is under way.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		probe, err := net.Dial("unix", path)
+		if err != nil {
+			break
+		}
+		probe.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the listener is still open after the stop")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(stopped)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "220 hello\n" {
+		t.Fatalf("client connected before the stop got %q, %v", line, err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

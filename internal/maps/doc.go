@@ -88,4 +88,13 @@
 //
 // unix: reads /etc/passwd and /etc/group directly: users known only to
 // NSS modules (LDAP, sssd) are not found.
+//
+// In a chrooted daemon (chroot y in master.cf) tables are opened before
+// the daemon confines itself, and then keep working; but a table's file is
+// out of reach inside the jail, so it cannot be reloaded in place. After
+// Confine a table keeps the version it loaded, and a change to its file
+// makes the daemon log "table … has changed -- restarting" and let master
+// start a fresh one, as Postfix's daemons do. A table whose file was
+// missing when a chrooted daemon started stays unavailable (lookups fail
+// temporarily) until that daemon is restarted: "postfix reload".
 package maps

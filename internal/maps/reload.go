@@ -83,7 +83,10 @@ func newReloader[T any](path, desc string, opt Options, load func(string) (T, er
 	r.cur.Store(&snapshot[T]{val: v, id: id})
 	r.next.Store(monotonic() + int64(checkInterval))
 	if !r.static {
-		watchFile(path, func() { r.dirty.Store(true) })
+		watchFile(path, func() {
+			r.dirty.Store(true)
+			staleIfConfined(r.desc)
+		})
 	}
 	return r, nil
 }
@@ -107,6 +110,11 @@ func (r *reloader[T]) check(s *snapshot[T]) *snapshot[T] {
 	defer r.mu.Unlock()
 	s = r.cur.Load()
 	r.dirty.Store(false)
+	if confined.Load() != nil {
+		// The file is out of reach (see Confine): keep this version.
+		r.next.Store(neverCheck)
+		return s
+	}
 	r.next.Store(monotonic() + int64(checkInterval))
 	id, err := statID(r.path)
 	if err != nil {
