@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/postern-mta/postern/internal/dsn"
+	"github.com/postern-mta/postern/internal/header"
 	"github.com/postern-mta/postern/internal/maps"
 	"github.com/postern-mta/postern/internal/proto"
 )
@@ -70,7 +71,7 @@ func (m *message) check(t maps.Table, param, what string, text []byte) ([]byte, 
 		switch {
 		case arg == "":
 			m.log.Warning("PREPEND action without text in %s map", param)
-		case what == "header" && !isHeaderStart([]byte(arg)):
+		case what == "header" && !header.IsStart([]byte(arg)):
 			m.log.Warning("bad PREPEND header text %q in %s map -- need \"headername: headervalue\"", arg, param)
 		default:
 			m.actLog("prepend", what, text, arg)
@@ -80,7 +81,7 @@ func (m *message) check(t maps.Table, param, what string, text []byte) ([]byte, 
 		switch {
 		case arg == "":
 			m.log.Warning("REPLACE action without text in %s map", param)
-		case what == "header" && !isHeaderStart([]byte(arg)):
+		case what == "header" && !header.IsStart([]byte(arg)):
 			m.log.Warning("bad REPLACE header text %q in %s map -- need \"headername: headervalue\"", arg, param)
 		default:
 			m.actLog("replace", what, text, arg)

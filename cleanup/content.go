@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+
+	"github.com/postern-mta/postern/internal/header"
 )
 
 // The content arrives as sent: CRLF or LF line ends, lines of any length.
@@ -168,7 +170,7 @@ func (p *parser) headerPiece(piece []byte, complete bool) {
 	switch {
 	case len(piece) == 0 && complete:
 		p.endHeaders(true)
-	case isHeaderStart(piece):
+	case header.IsStart(piece):
 		p.appendHeader(piece)
 	default:
 		p.endHeaders(false)
@@ -390,19 +392,3 @@ func (p *parser) copyRest() error {
 }
 
 var crlf = []byte("\r\n")
-
-// isHeaderStart reports whether a line starts a header: a field name of
-// printable characters other than ':', optional blanks, then ':'.
-func isHeaderStart(line []byte) bool {
-	i := 0
-	for i < len(line) && line[i] > ' ' && line[i] < 0x7f && line[i] != ':' {
-		i++
-	}
-	if i == 0 {
-		return false
-	}
-	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
-		i++
-	}
-	return i < len(line) && line[i] == ':'
-}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/postern-mta/postern/internal/dsn"
+	"github.com/postern-mta/postern/internal/header"
 	"github.com/postern-mta/postern/internal/proto"
 )
 
@@ -256,7 +257,7 @@ func (m *message) headersDone() {
 	}
 	visible := m.saw(hTo) || m.saw(hCc) || m.saw(hResentTo) || m.saw(hResentCc)
 	if add && !visible && m.cfg.UndisclosedRecipientsHeader != "" {
-		if isHeaderStart([]byte(m.cfg.UndisclosedRecipientsHeader)) {
+		if header.IsStart([]byte(m.cfg.UndisclosedRecipientsHeader)) {
 			m.writeString(m.cfg.UndisclosedRecipientsHeader + "\n")
 		} else {
 			m.log.Warning("bad undisclosed_recipients_header text %q -- need \"headername: headervalue\"", m.cfg.UndisclosedRecipientsHeader)

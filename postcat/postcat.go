@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/postern-mta/postern/internal/header"
 	"github.com/postern-mta/postern/queue"
 )
 
@@ -203,18 +204,5 @@ func catContent(w *bufio.Writer, f *queue.File, opt options) error {
 // isHeaderLine reports whether line is a header field ("Name:" with
 // optional blanks before the colon) or the continuation of one.
 func isHeaderLine(line []byte) bool {
-	if line[0] == ' ' || line[0] == '\t' {
-		return true
-	}
-	i := 0
-	for i < len(line) && line[i] > ' ' && line[i] < 0x7f && line[i] != ':' {
-		i++
-	}
-	if i == 0 {
-		return false
-	}
-	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
-		i++
-	}
-	return i < len(line) && line[i] == ':'
+	return header.IsContinuation(line) || header.IsStart(line)
 }

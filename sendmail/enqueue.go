@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/postern-mta/postern/internal/header"
 	"github.com/postern-mta/postern/internal/proto"
 )
 
@@ -354,7 +355,7 @@ func (in *input) track(line []byte, lineStart, complete bool) {
 		in.addHeader(line)
 	default:
 		in.endHeader()
-		if len(line) == 0 && complete || !isHeader(line) {
+		if len(line) == 0 && complete || !header.IsStart(line) {
 			in.inHeader = false
 			return
 		}
@@ -398,19 +399,4 @@ func (in *input) endHeader() {
 		}
 		in.resent += n
 	}
-}
-
-// isHeader reports whether a line starts a header ("Name:").
-func isHeader(line []byte) bool {
-	i := 0
-	for i < len(line) && line[i] > ' ' && line[i] < 0x7f && line[i] != ':' {
-		i++
-	}
-	if i == 0 {
-		return false
-	}
-	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
-		i++
-	}
-	return i < len(line) && line[i] == ':'
 }
