@@ -214,7 +214,9 @@ func (r *resolver) dnsHost(ctx context.Context, host string, v4, v6 bool) ([]net
 				}
 			}
 		}
-		if len(addrs) == n && (lerr == nil || !lerr.temp) {
+		// A name that does not exist (NXDOMAIN) does not exist for any
+		// type: that answer outweighs another type's temporary failure.
+		if len(addrs) == n && (lerr == nil || !lerr.temp || in.Rcode == dns.RcodeNameError) {
 			lerr = &lookupError{name: host, qtype: qtype, noData: in.Rcode == dns.RcodeSuccess}
 		}
 	}
