@@ -67,9 +67,14 @@ func (m *Master) spawn(r *running) (*child, error) {
 	for _, l := range r.lns {
 		files = append(files, uintptr(l.fd))
 	}
+	env := m.childEnv(r)
+	if fd, how := m.sink.forChild(); fd >= 0 {
+		files = append(files, uintptr(fd))
+		env = append(env, daemon.EnvLog+"="+how)
+	}
 	attr := &syscall.ProcAttr{
 		Dir:   m.cfg.QueueDir,
-		Env:   m.childEnv(r),
+		Env:   env,
 		Files: files,
 		Sys:   &syscall.SysProcAttr{Setpgid: true, Credential: m.credentialFor(svc)},
 	}

@@ -6,8 +6,8 @@ import (
 	"io"
 	"net"
 	"os"
-	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/postern-mta/postern/internal/maillog"
@@ -99,12 +99,7 @@ func (s *sink) write(line []byte) {
 
 func (s *sink) writeLocked(line []byte) {
 	if s.syslog != nil {
-		s.buf = append(s.buf[:0], '<')
-		s.buf = fmt.Appendf(s.buf, "%d", 2*8+severity(line))
-		s.buf = append(s.buf, '>')
-		s.buf = s.now().AppendFormat(s.buf, time.Stamp)
-		s.buf = append(s.buf, ' ')
-		s.buf = append(s.buf, line...)
+		s.buf = maillog.SyslogLine(s.buf[:0], s.now(), line)
 		s.syslog.Write(s.buf) //nolint:errcheck // syslog is best effort, like Postfix's
 		return
 	}
@@ -113,23 +108,37 @@ func (s *sink) writeLocked(line []byte) {
 	s.w.Write(s.buf) //nolint:errcheck // nowhere else to report it
 }
 
-// severity maps a line's "warning: "/"fatal: " word to a syslog level
-// (facility mail is added by the caller).
-func severity(line []byte) int {
-	i := bytes.Index(line, []byte("]: "))
-	if i < 0 {
-		return 6
-	}
-	rest := string(line[i+3:])
+// forChild gives the descriptor a child writes its log lines to once it
+// serves, and how it writes them (daemon.EnvLog): "file:HOST" for
+// maillog_file or standard error, "syslog" for /dev/log; fd -1 when the
+// child should keep writing through master. A daemon that writes for
+// itself keeps master off the path of every line; lines it writes before
+// it is ready (and crash traces) still come through master, which needs
+// them to explain a failed start.
+func (s *sink) forChild() (fd int, how string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	switch {
-	case strings.HasPrefix(rest, "warning: "):
-		return 4
-	case strings.HasPrefix(rest, "error: "):
-		return 3
-	case strings.HasPrefix(rest, "fatal: "), strings.HasPrefix(rest, "panic: "):
-		return 2
+	case s.syslog != nil:
+		sc, ok := s.syslog.(syscall.Conn)
+		if !ok {
+			return -1, ""
+		}
+		raw, err := sc.SyscallConn()
+		if err != nil {
+			return -1, ""
+		}
+		fd := -1
+		if err := raw.Control(func(f uintptr) { fd = int(f) }); err != nil {
+			return -1, ""
+		}
+		return fd, "syslog"
+	case s.file != nil:
+		return int(s.file.Fd()), "file:" + s.host
+	case s.w == io.Writer(os.Stderr):
+		return int(os.Stderr.Fd()), "file:" + s.host
 	}
-	return 6
+	return -1, ""
 }
 
 // Write lets master's own Logger write into the sink.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -40,6 +41,7 @@ type Env struct {
 	MaxIdle  time.Duration
 
 	status    *os.File
+	direct    io.Writer // the mail log itself, written to once ready
 	readyOnce sync.Once
 	confine   confinement
 	// stop ends the daemon gracefully (Run's context); restartOnce
@@ -66,6 +68,9 @@ func (e *Env) Ready() {
 		}
 		if e.status != nil {
 			fmt.Fprintf(e.status, "%s\n", MsgReady)
+		}
+		if e.direct != nil {
+			e.Log.SetOutput(e.direct)
 		}
 		if e.confine.root != "" {
 			maps.Confine(e.tableChanged)
@@ -193,9 +198,23 @@ func setup(command string, args []string) (*Env, error) {
 		f.Close()
 		env.Listeners = append(env.Listeners, ln)
 	}
+	if how := os.Getenv(EnvLog); how != "" {
+		// Not for the programs a daemon runs (pipe, local's commands).
+		syscall.CloseOnExec(FDFirstListener + n)
+		f := os.NewFile(uintptr(FDFirstListener+n), "maillog")
+		switch host, isFile := strings.CutPrefix(how, "file:"); {
+		case isFile:
+			env.direct = maillog.NewDirect(f, host, false)
+		case how == "syslog":
+			env.direct = maillog.NewDirect(f, "", true)
+		default:
+			return nil, fmt.Errorf("bad %s=%q from master", EnvLog, how)
+		}
+	}
 	wake := make(chan struct{}, 1)
 	env.Wakeup = wake
 	if os.Getenv(EnvBuild) != "" {
+		syscall.CloseOnExec(FDStatus)
 		env.status = os.NewFile(FDStatus, "status")
 		go readStatus(env.status, wake)
 	}

@@ -17,6 +17,12 @@
 //	       take over (master starts one, then stops this one as on a
 //	       reload); master writes "wakeup\n" for the wakeup column
 //	4…     the service's listeners, in order (POSTERN_LISTENERS of them)
+//	next   when POSTERN_LOG is set, the mail log itself: maillog_file or
+//	       master's standard error ("file:HOST": lines go with the time
+//	       and HOST in front) or the /dev/log socket ("syslog"). Once the
+//	       child serves (Env.Ready) it writes its lines there itself, so
+//	       that master is not on the path of every line; before that, and
+//	       for anything the Go runtime prints, descriptor 2 is used
 //
 // and this environment: MAIL_CONFIG (config directory), POSTERN_BUILD (the
 // build ID of master's binary; a child of another build refuses to run),
@@ -37,6 +43,7 @@ const (
 	EnvListeners = "POSTERN_LISTENERS"
 	EnvMaxProc   = "POSTERN_MAXPROC"
 	EnvConfig    = "MAIL_CONFIG"
+	EnvLog       = "POSTERN_LOG"
 )
 
 // Status socket messages.

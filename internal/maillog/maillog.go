@@ -5,7 +5,8 @@
 // A daemon's Logger writes "syslog_name/service[pid]: text" lines to its
 // standard error, which master reads and writes, with the time and host in
 // front, to maillog_file, to its own standard error (start-fg) or to syslog
-// (see Stamp). Lines about a message start with its queue ID; the lines that
+// (see Stamp). Once the daemon serves, it writes them itself, the same way,
+// to the descriptor of the log master gave it (see Direct). Lines about a message start with its queue ID; the lines that
 // log tools parse (deliveries, rejects) have typed methods so their shape
 // is fixed in one place.
 package maillog
@@ -77,6 +78,15 @@ func (l *Logger) flushLocked() {
 	} else {
 		l.pending = l.pending[:0]
 	}
+}
+
+// SetOutput sends the following lines to w, after writing what a
+// batching Logger holds to the old writer.
+func (l *Logger) SetOutput(w io.Writer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.flushLocked()
+	l.w = w
 }
 
 // New returns a Logger whose lines start with "name/service[pid]: ". With
