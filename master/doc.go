@@ -102,10 +102,16 @@
 //
 // # Logging
 //
-// Children write their log lines to their standard error, which master
-// reads; master adds the time and host and writes each line to
-// maillog_file, to its standard error with -f (when maillog_file is not
-// set), or to syslog through /dev/log with facility mail.
+// The mail log is maillog_file, master's standard error with -f (when
+// maillog_file is not set), or syslog through /dev/log with facility mail.
+// Master opens it and hands every child a descriptor of it: once a child
+// is ready it writes its lines there itself, with the time and host in
+// front (or as syslog datagrams), so that busy daemons do not wake master
+// for every line. Until then, and for anything else a child prints (a
+// crash trace), the child's standard error goes to master, which adds the
+// time and host (and the child's name when a line lacks it) and remembers
+// the last line to explain a failed start. A reload reopens maillog_file
+// (after a rotation) and restarts the children, which get the new file.
 //
 // # Configuration
 //
