@@ -2,6 +2,7 @@ package qmgr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/postern-mta/postern/internal/proto"
@@ -57,22 +58,17 @@ func (q *qmgr) notify(ctx context.Context, report string, m *message, queueName 
 // connection. A Status in the answer comes back as the error.
 func (q *qmgr) bounceCall(ctx context.Context, service string, req *proto.BounceRequest) (*proto.BounceReply, error) {
 	path := proto.PrivatePath(q.cfg.QueueDir, service)
-	c, err := q.pool.get(ctx, path, proto.ServiceBounce, proto.VersionBounce)
+	var r proto.BounceReply
+	c, err := q.pool.call(ctx, path, proto.ServiceBounce, proto.VersionBounce, q.cfg.IPCTimeout, req, &r)
+	if xe := (*exchangeError)(nil); errors.As(err, &xe) {
+		if xe.send {
+			return nil, fmt.Errorf("send %s request to %s: %w", req.Op, service, xe.err)
+		}
+		return nil, fmt.Errorf("read %s's answer: %w", service, xe.err)
+	}
 	if err != nil {
 		return nil, err
 	}
-	c.WithContext(ctx)
-	c.Timeout = q.cfg.IPCTimeout
-	if err := c.Send(req); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("send %s request to %s: %w", req.Op, service, err)
-	}
-	var r proto.BounceReply
-	if err := c.Recv(&r); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("read %s's answer: %w", service, err)
-	}
-	c.WithContext(context.Background())
 	q.pool.put(path, c)
 	if r.Status != nil {
 		return &r, r.Status

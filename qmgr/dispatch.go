@@ -48,6 +48,8 @@ var (
 
 // deliver carries out one delivery and reports it.
 func (q *qmgr) deliver(ctx context.Context, e *Entry) {
+	// "QID: from=..." goes out before the agent logs the delivery.
+	q.log.Flush()
 	m := e.Msg
 	req := &proto.DeliverRequest{
 		Queue:      queue.Active,
@@ -116,26 +118,18 @@ func (q *qmgr) deliver(ctx context.Context, e *Entry) {
 // exchange.
 func (q *qmgr) callAgent(ctx context.Context, req *proto.DeliverRequest) (*proto.DeliverReply, Outcome, error) {
 	path := proto.PrivatePath(q.cfg.QueueDir, req.Transport)
-	c, err := q.pool.get(ctx, path, proto.ServiceDeliver, proto.VersionDeliver)
-	if err != nil {
-		return nil, AgentDown, err
-	}
-	c.WithContext(ctx)
-	c.Timeout = q.cfg.DeliverTimeout
-	if err := c.Send(req); err != nil {
-		c.Close()
-		return nil, Broken, err
-	}
 	var rep proto.DeliverReply
-	if err := c.Recv(&rep); err != nil {
-		c.Close()
+	c, err := q.pool.call(ctx, path, proto.ServiceDeliver, proto.VersionDeliver, q.cfg.DeliverTimeout, req, &rep)
+	if ce := (*connectError)(nil); errors.As(err, &ce) {
+		return nil, AgentDown, ce.err
+	}
+	if err != nil {
 		return nil, Broken, err
 	}
 	if rep.Status == nil && len(rep.Results) != len(req.Recipients) {
 		c.Close()
 		return nil, Broken, errors.New("delivery agent answered for the wrong number of recipients")
 	}
-	c.WithContext(context.Background())
 	q.pool.put(path, c)
 	return &rep, Reached, nil
 }

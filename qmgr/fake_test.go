@@ -143,6 +143,27 @@ func (b *bench) serve(name string, handle func(context.Context, *daemon.Conn)) {
 	b.t.Cleanup(func() { cancel(); <-done })
 }
 
+// serveStoppable is serve with a function that stops the service as a
+// daemon stops: idle connections are closed at once.
+func (b *bench) serveStoppable(name string, handle func(context.Context, *daemon.Conn)) (stop func()) {
+	b.t.Helper()
+	path := proto.PrivatePath(b.dir, name)
+	os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		daemon.ServeConns(ctx, []net.Listener{ln}, 0, time.Second, handle)
+		close(done)
+	}()
+	stop = func() { cancel(); <-done }
+	b.t.Cleanup(stop)
+	return stop
+}
+
 // start runs qmgr with cfg (from testConfig(b.dir), changed as the test
 // likes).
 func (b *bench) start(cfg Config) {

@@ -476,26 +476,46 @@ func TestConnectionsReusedAndActiveLimit(t *testing.T) {
 	}
 }
 
-func TestStaleConnectionNotUsed(t *testing.T) {
+// An agent that stops (a restart, an idle exit) closes the connections
+// qmgr keeps idle for it. The next delivery finds its pooled connection
+// closed and goes to the new agent on a new connection, without a
+// warning or a deferral.
+func TestAgentRestartClosesIdleConnections(t *testing.T) {
 	b := newBench(t)
-	smtp := b.agent("smtp", &fakeAgent{})
+	old := &fakeAgent{}
+	stopOld := b.serveStoppable("smtp", old.handle)
 	b.start(testConfig(b.dir))
 	id := b.submit(queue.Incoming, queue.Envelope{Sender: "a@mx.example.test"}, "x@remote.test")
 	b.waitLog(id + ": removed")
-	// The agent restarts: its idle connections are closed.
-	smtp2 := &fakeAgent{}
-	b.serve("smtp", smtp2.handle)
-	b.q.pool.mu.Lock()
-	for _, ic := range b.q.pool.idle[proto.PrivatePath(b.dir, "smtp")] {
-		ic.c.NetConn().Close()
-	}
-	b.q.pool.mu.Unlock()
-	id = b.submit(queue.Incoming, queue.Envelope{Sender: "a@mx.example.test"}, "x@remote.test")
+	stopOld() // closes the idle connection qmgr keeps in its pool
+	fresh := b.agent("smtp", &fakeAgent{})
+	id = b.submit(queue.Incoming, queue.Envelope{Sender: "a@mx.example.test"}, "y@remote.test")
 	b.waitLog(id + ": removed")
-	if strings.Contains(b.logs.String(), "warning") {
-		t.Errorf("warnings:\n%s", b.logs)
+	if strings.Contains(b.logs.String(), "warning") || strings.Contains(b.logs.String(), "deferred") {
+		t.Errorf("log:\n%s", b.logs)
 	}
-	_ = smtp
+	if n, m := len(old.requests()), len(fresh.requests()); n != 1 || m != 1 {
+		t.Errorf("old agent got %d requests, new one %d; want 1 and 1", n, m)
+	}
+}
+
+// A request the agent has read is never sent again, even on a reused
+// connection: the agent may have delivered before it went away.
+func TestReadRequestNotRetried(t *testing.T) {
+	b := newBench(t)
+	agent := b.agent("smtp", &fakeAgent{})
+	cfg := testConfig(b.dir)
+	cfg.MinBackoff, cfg.MaxBackoff = time.Hour, time.Hour
+	b.start(cfg)
+	id := b.submit(queue.Incoming, queue.Envelope{Sender: "a@mx.example.test"}, "x@remote.test")
+	b.waitLog(id + ": removed")
+	agent.set(func(a *fakeAgent) { a.crash = func(*proto.DeliverRequest) bool { return true } })
+	id = b.submit(queue.Incoming, queue.Envelope{Sender: "a@mx.example.test"}, "y@remote.test")
+	waitFor(t, 10*time.Second, "deferred", func() bool { return b.where(id) == queue.Deferred })
+	if n := len(agent.requests()); n != 2 {
+		t.Errorf("agent got %d requests, want 2 (the second not sent again)", n)
+	}
+	b.waitLog(id + ": to=<y@remote.test>, relay=none")
 }
 
 func TestStopWaitsForDeliveries(t *testing.T) {

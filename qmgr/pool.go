@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/postern-mta/postern/internal/proto"
 )
 
@@ -42,8 +40,8 @@ func newConnPool(dialTimeout time.Duration, now func() time.Time) *connPool {
 }
 
 // get returns a connection to the service at path: the most recently used
-// idle one that is still open, or a new one.
-func (p *connPool) get(ctx context.Context, path, service string, version int) (*proto.Conn, error) {
+// idle one, or a new one. reused says which.
+func (p *connPool) get(ctx context.Context, path, service string, version int) (c *proto.Conn, reused bool, err error) {
 	now := p.now()
 	for {
 		p.mu.Lock()
@@ -55,11 +53,17 @@ func (p *connPool) get(ctx context.Context, path, service string, version int) (
 		ic := list[len(list)-1]
 		p.idle[path] = list[:len(list)-1]
 		p.mu.Unlock()
-		if now.Sub(ic.since) < p.maxIdle && alive(ic.c.NetConn()) {
-			return ic.c, nil
+		if now.Sub(ic.since) < p.maxIdle {
+			return ic.c, true, nil
 		}
 		ic.c.Close()
 	}
+	c, err = p.dial(ctx, path, service, version)
+	return c, false, err
+}
+
+// dial makes a new connection to the service at path.
+func (p *connPool) dial(ctx context.Context, path, service string, version int) (*proto.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, p.dialTimeout)
 	defer cancel()
 	// A daemon that dies (a crash, an idle exit) may take connections
@@ -80,6 +84,88 @@ func (p *connPool) get(ctx context.Context, path, service string, version int) (
 		}
 	}
 }
+
+// call sends req to the service at path over a pooled connection and
+// reads the answer into rep, each step within timeout (and ctx). It
+// returns the connection, for the caller to put back once it has checked
+// the answer, or close. A failure to connect is a *connectError, a
+// failure after that an *exchangeError.
+//
+// An idle connection may have been closed by the service (a daemon that
+// stops, restarts or exits when idle closes its idle connections). A
+// request on such a connection fails before the service has read it: the
+// write finds the connection closed (EPIPE), or the read finds it reset
+// (ECONNRESET: the service closed it with the request unread). Only then
+// is the request sent again, once, on a new connection. This costs
+// nothing when the connection is good, unlike asking the socket before
+// each request whether it is still open (a recv with MSG_PEEK), and it
+// also covers a close between that question and the request. Any other
+// failure is not retried: a service that has read a request may have
+// acted on it (a delivery made, a log record appended), and sending it
+// again would do it twice.
+func (p *connPool) call(ctx context.Context, path, service string, version int, timeout time.Duration, req, rep any) (*proto.Conn, error) {
+	c, reused, err := p.get(ctx, path, service, version)
+	if err != nil {
+		return nil, &connectError{err}
+	}
+	err = exchange(ctx, c, timeout, req, rep)
+	if err != nil && reused && unread(err) {
+		c.Close()
+		if c, err = p.dial(ctx, path, service, version); err != nil {
+			return nil, &connectError{err}
+		}
+		err = exchange(ctx, c, timeout, req, rep)
+	}
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.WithContext(context.Background())
+	return c, nil
+}
+
+// exchange sends req on c and reads the answer into rep.
+func exchange(ctx context.Context, c *proto.Conn, timeout time.Duration, req, rep any) error {
+	c.WithContext(ctx)
+	c.Timeout = timeout
+	if err := c.Send(req); err != nil {
+		return &exchangeError{send: true, err: err}
+	}
+	if err := c.Recv(rep); err != nil {
+		return &exchangeError{err: err}
+	}
+	return nil
+}
+
+// unread reports whether a failed exchange certainly left the request
+// unread by the service: the connection was closed before the request
+// was written, or closed by the service with the request still queued.
+func unread(err error) bool {
+	var xe *exchangeError
+	if !errors.As(err, &xe) {
+		return false
+	}
+	if xe.send {
+		return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed)
+	}
+	return errors.Is(err, syscall.ECONNRESET)
+}
+
+// connectError is a failure to reach a service at all.
+type connectError struct{ err error }
+
+func (e *connectError) Error() string { return e.err.Error() }
+func (e *connectError) Unwrap() error { return e.err }
+
+// exchangeError is a failure on an established connection, in sending
+// the request or in reading the answer.
+type exchangeError struct {
+	send bool
+	err  error
+}
+
+func (e *exchangeError) Error() string { return e.err.Error() }
+func (e *exchangeError) Unwrap() error { return e.err }
 
 // droppedInGreeting reports whether a dial failed because the peer went
 // away after the connection was made, rather than no one listening.
@@ -120,28 +206,4 @@ func (p *connPool) closeAll() {
 		}
 		delete(p.idle, path)
 	}
-}
-
-// alive reports whether an idle connection is still open: the peer has
-// not closed it (a daemon stopping or restarting closes its idle
-// connections) and has sent nothing unasked. It peeks without blocking, so
-// a dead connection is found before a request is lost on it.
-func alive(nc net.Conn) bool {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return true
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	var perr error
-	err = rc.Read(func(fd uintptr) bool {
-		var b [1]byte
-		_, _, perr = unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		return true
-	})
-	// Nothing to read is the only good answer: a read of 0 bytes is the
-	// peer's close, a byte is a peer speaking out of turn.
-	return err == nil && errors.Is(perr, unix.EAGAIN)
 }

@@ -36,12 +36,24 @@
 // crash after it leaves a complete, durable file. Until Commit returns nil
 // the message must not be acknowledged.
 //
+// # Reading
+//
+// Open reads the envelope, never the content: a file of up to 16 KiB with
+// one read, a larger one with two (its head and its tail), without asking
+// for the file's size (the read that comes back short marks the end). A
+// file opened read-only that fit one read is kept in memory, so that a
+// delivery agent reads the message with no further system call. Queue
+// files are used through plain descriptors, not os.File (fd.go): open,
+// pread and close, nothing more.
+//
 // # Failure semantics
 //
 // Marking a recipient done (File.MarkDone) rewrites one byte in place
 // without fsync: a mark lost in a crash means a second delivery, never
 // none. Moves between queues are renames without fsync: after a crash the
-// file is in one queue or the other and scans find it. A file that cannot
+// file is in one queue or the other and scans find it. A move never
+// replaces a file of the same ID (renameat2 RENAME_NOREPLACE where the
+// file system has it). A file that cannot
 // be read gives an error wrapping ErrCorrupt naming the file and offset;
 // the caller moves it to corrupt/.
 //

@@ -68,6 +68,9 @@ func (e *formatError) Error() string {
 
 func (e *formatError) Is(target error) bool { return target == ErrCorrupt }
 
+// truncated reports whether the file seemed to end too early.
+func (e *formatError) truncated() bool { return strings.HasPrefix(e.msg, "truncated") }
+
 // Record is one record of a queue file. Data of the content record is
 // nil: the content is read through File.Content.
 type Record struct {
@@ -325,76 +328,139 @@ func recordHeader(b []byte, pos int) (t RecordType, start int, n uint64, ok bool
 	return RecordType(b[pos]), pos + 1 + k, n, true, nil
 }
 
-// readAt fills b from r at off; a short file is reported as truncated.
-func readAt(r io.ReaderAt, b []byte, off int64, path string) error {
+// readOnce reads into b at off with one read where r allows it (a queue
+// file's descriptor): fewer bytes than len(b) mean the end of the file.
+// The file's size is never asked for: the short read that ends the
+// reading tells where the file ends.
+func readOnce(r io.ReaderAt, b []byte, off int64) (int, error) {
+	if f, ok := r.(*fdFile); ok {
+		return f.pread(b, off)
+	}
 	n, err := r.ReadAt(b, off)
-	if n == len(b) {
-		return nil
+	if err == io.EOF {
+		err = nil
 	}
-	if err == io.EOF || err == nil {
-		return &formatError{path, off + int64(n), "truncated: file shrank while being read"}
-	}
-	return fmt.Errorf("read queue file %s: %w", path, err)
+	return n, err
 }
 
-// scan reads the queue file r of size bytes and calls fn for every record
-// in file order, the content record without its data. Record data alias
-// buf (or a larger buffer) and are valid only during the call. It checks
-// the framing: the size record, the content where the size record says,
-// and the end record exactly at the end of the file.
-func scan(r io.ReaderAt, size int64, path string, buf []byte, fn func(Record) error) (sizeInfo, error) {
-	if size == 0 {
-		return sizeInfo{}, &formatError{path, 0, "truncated: empty file"}
+// confirmEnd returns corrupt, an error about a file that seems to end at
+// off, once a read there confirms the end. A read can be short for other
+// reasons (an I/O error after part of the data, some network file
+// systems); those are errors to try again later, not a corrupt file.
+func confirmEnd(r io.ReaderAt, off int64, path string, corrupt error) error {
+	var b [1]byte
+	n, err := readOnce(r, b[:], off)
+	switch {
+	case err != nil:
+		return fmt.Errorf("read queue file %s: %w", path, err)
+	case n > 0:
+		return fmt.Errorf("read queue file %s: short read at offset %d", path, off)
 	}
-	if size < sizeRecLen {
-		return sizeInfo{}, &formatError{path, size, "truncated: shorter than the size record"}
+	return corrupt
+}
+
+// scanned is what scan learned besides the records.
+type scanned struct {
+	sizeInfo
+	whole int // the file's length when buf holds all of it; -1 if not
+}
+
+// scan reads the queue file r and calls fn for every record in file
+// order, the content record without its data. Record data alias buf (or
+// a larger buffer) and are valid only during the call. It checks the
+// framing: the size record, the content where the size record says, and
+// the end record exactly at the end of the file.
+//
+// A file that fits in buf is read with one read; a larger one with two,
+// its head and its tail (more only for a head or tail larger than buf),
+// never its content.
+func scan(r io.ReaderAt, path string, buf []byte, fn func(Record) error) (scanned, error) {
+	res := scanned{whole: -1}
+	n, err := readOnce(r, buf, 0)
+	if err != nil {
+		return res, fmt.Errorf("read queue file %s: %w", path, err)
 	}
-	n := int(min(size, int64(len(buf))))
-	if err := readAt(r, buf[:n], 0, path); err != nil {
-		return sizeInfo{}, err
+	end := int64(-1) // where the file ends, once a short read has said so
+	if n < len(buf) {
+		end = int64(n)
+	}
+	switch {
+	case n == 0:
+		return res, &formatError{path, 0, "truncated: empty file"}
+	case n < sizeRecLen:
+		return res, confirmEnd(r, end, path, &formatError{path, end, "truncated: shorter than the size record"})
 	}
 	if RecordType(buf[0]) != RecSize || buf[1] != sizeDataLen {
-		return sizeInfo{}, &formatError{path, 0, "not a queue file: no size record"}
+		return res, &formatError{path, 0, "not a queue file: no size record"}
 	}
 	si, err := parseSize(buf[2:sizeRecLen])
 	if err != nil {
-		return si, &formatError{path, 0, err.Error()}
+		return res, &formatError{path, 0, err.Error()}
 	}
+	res.sizeInfo = si
 	co, cl := si.contentOff, si.contentLen
-	if co+cl > size {
-		return si, &formatError{path, size, fmt.Sprintf("truncated: content ends at offset %d, after the end of the file", co+cl)}
+	if end >= 0 && co+cl > end {
+		return res, confirmEnd(r, end, path, contentPastEnd(path, end, co+cl))
 	}
 	head := buf[:n]
 	if int64(n) < co {
 		head = make([]byte, co)
 		copy(head, buf[:n])
-		if err := readAt(r, head[n:], int64(n), path); err != nil {
-			return si, err
+		if k, err := r.ReadAt(head[n:], int64(n)); k < len(head)-n {
+			if err != nil && err != io.EOF {
+				return res, fmt.Errorf("read queue file %s: %w", path, err)
+			}
+			return res, contentPastEnd(path, int64(n+k), co+cl)
 		}
 	}
 	if err := scanHead(head[:co], si, path, fn); err != nil {
-		return si, err
+		return res, err
 	}
 
 	tailOff := co + cl
-	if size-tailOff > maxTailLen {
-		return si, &formatError{path, tailOff, fmt.Sprintf("recipient section of %d bytes exceeds the limit of %d", size-tailOff, maxTailLen)}
-	}
 	var tail []byte
-	switch {
-	case size <= int64(n): // already read
-		tail = buf[tailOff:size]
-	case size-tailOff <= int64(len(buf)): // the head's records were consumed
-		tail = buf[:size-tailOff]
-	default:
-		tail = make([]byte, size-tailOff)
+	if end >= 0 {
+		tail = buf[tailOff:end]
+		res.whole = n
+	} else if tail, end, err = readTail(r, buf, tailOff, path); err != nil {
+		return res, err
 	}
-	if size > int64(n) {
-		if err := readAt(r, tail, tailOff, path); err != nil {
-			return si, err
+	err = scanTail(tail, tailOff, path, fn)
+	if fe := (*formatError)(nil); errors.As(err, &fe) && fe.truncated() {
+		err = confirmEnd(r, end, path, err)
+	}
+	return res, err
+}
+
+func contentPastEnd(path string, end, contentEnd int64) error {
+	return &formatError{path, end, fmt.Sprintf("truncated: content ends at offset %d, after the end of the file", contentEnd)}
+}
+
+// readTail reads the file from the end of the content to the end of the
+// file, into buf and then into larger buffers as long as reads fill them.
+// It starts one byte early, inside the content, so that a read returning
+// nothing means the content runs past the end of the file. It returns the
+// tail and where the file ends.
+func readTail(r io.ReaderAt, buf []byte, tailOff int64, path string) ([]byte, int64, error) {
+	b, n := buf, 0
+	for {
+		k, err := readOnce(r, b[n:], tailOff-1+int64(n))
+		if err != nil {
+			return nil, 0, fmt.Errorf("read queue file %s: %w", path, err)
 		}
+		n += k
+		switch {
+		case n == 0:
+			return nil, 0, contentPastEnd(path, tailOff-1, tailOff)
+		case n-1 > maxTailLen:
+			return nil, 0, &formatError{path, tailOff, fmt.Sprintf("recipient section exceeds the limit of %d bytes", maxTailLen)}
+		case n < len(b):
+			return b[1:n], tailOff - 1 + int64(n), nil
+		}
+		nb := make([]byte, min(2*len(b), maxTailLen+2))
+		copy(nb, b)
+		b = nb
 	}
-	return si, scanTail(tail, tailOff, path, fn)
 }
 
 // scanHead walks the records from the size record to the content record,

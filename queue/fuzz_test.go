@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"testing"
 )
@@ -19,12 +20,20 @@ var update = flag.Bool("update", false, "rewrite the fuzz seed corpus in testdat
 // bound.
 func FuzzOpen(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		qf, err := decode(bytes.NewReader(data), int64(len(data)), "fuzz")
+		qf, err := decode(bytes.NewReader(data), "fuzz", len(data)%2 == 0)
+		// Reading in small pieces finds the same records.
+		small, errSmall := scanAll(data, sizeRecLen+len(data)%100)
+		if (err == nil) != (errSmall == nil) {
+			t.Fatalf("decode: %v; with a small buffer: %v", err, errSmall)
+		}
 		if err != nil {
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("error without ErrCorrupt: %v", err)
+			if !errors.Is(err, ErrCorrupt) || !errors.Is(errSmall, ErrCorrupt) {
+				t.Fatalf("error without ErrCorrupt: %v; %v", err, errSmall)
 			}
 			return
+		}
+		if big, _ := scanAll(data, readBufSize); !reflect.DeepEqual(small, big) {
+			t.Fatalf("records differ with a small buffer")
 		}
 		if qf.ContentOffset+qf.ContentLen > int64(len(data)) {
 			t.Fatalf("content %d+%d beyond %d bytes", qf.ContentOffset, qf.ContentLen, len(data))
@@ -47,6 +56,22 @@ func FuzzOpen(f *testing.F) {
 	})
 }
 
+// scanAll decodes data as decode does, reading bufSize bytes at a time,
+// and returns its records.
+func scanAll(data []byte, bufSize int) ([]Record, error) {
+	var recs []Record
+	d := envelopeDecoder{path: "fuzz"}
+	_, err := scan(bytes.NewReader(data), "fuzz", make([]byte, bufSize), func(r Record) error {
+		if err := d.record(r); err != nil {
+			return err
+		}
+		r.Data = bytes.Clone(r.Data)
+		recs = append(recs, r)
+		return nil
+	})
+	return recs, err
+}
+
 // TestFuzzSeeds rewrites the seed corpus with -update: valid files, every
 // kind of truncation, and garbage.
 func TestFuzzSeeds(t *testing.T) {
@@ -58,7 +83,7 @@ func TestFuzzSeeds(t *testing.T) {
 	full := readFile(t, path)
 	_, path = writeMessage(t, l, Incoming, &Envelope{}, "", Recipient{Addr: "r"})
 	minimal := readFile(t, path)
-	qf, err := decode(bytes.NewReader(full), int64(len(full)), "seed")
+	qf, err := decode(bytes.NewReader(full), "seed", false)
 	if err != nil {
 		t.Fatal(err)
 	}

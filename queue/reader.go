@@ -1,14 +1,15 @@
 package queue
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // readBufSize is the first read of a queue file: a small message is read
@@ -25,9 +26,8 @@ type File struct {
 	ContentOffset int64 // where the content starts in the file
 	ContentLen    int64 // content bytes
 
-	r        io.ReaderAt // the file's bytes (f, or memory in tests)
-	f        *os.File
-	size     int64
+	r        io.ReaderAt // where Content reads: fd, or the file's bytes
+	fd       *fdFile     // nil for a File decoded from memory (tests)
 	writable bool
 }
 
@@ -35,68 +35,77 @@ type File struct {
 // before and after the content) without reading the content. A malformed
 // or incomplete file gives an error wrapping ErrCorrupt that names the
 // file and the offset. With writable, MarkDone and SetFlags may be used.
+//
+// A file opened read-only that fits in one read (16 KiB) is kept in
+// memory, so that Content costs no more system calls; the file's content
+// never changes once it is queued. Open costs one open and one read for
+// such a file.
 func Open(path string, writable bool) (*File, error) {
-	flag := os.O_RDONLY
+	flag := unix.O_RDONLY
 	if writable {
-		flag = os.O_RDWR
+		flag = unix.O_RDWR
 	}
-	f, err := openPlain(path, flag)
+	fd, err := openQueueFile(path, flag)
 	if err != nil {
-		return nil, fmt.Errorf("open queue file: %w", err)
-	}
-	qf, err := load(f, path)
-	if err != nil {
-		f.Close()
 		return nil, err
 	}
-	qf.f, qf.writable = f, writable
+	qf, err := decode(fd, path, !writable)
+	if err != nil {
+		fd.Close()
+		return nil, err
+	}
+	qf.fd, qf.writable = fd, writable
 	return qf, nil
 }
 
 // ReadEnvelope reads the envelope of the queue file at path and the size
 // of its message, for listings; it is Open and Close in one.
 func ReadEnvelope(path string) (*Envelope, int64, error) {
-	f, err := openPlain(path, os.O_RDONLY)
+	fd, err := openQueueFile(path, unix.O_RDONLY)
 	if err != nil {
-		return nil, 0, fmt.Errorf("open queue file: %w", err)
+		return nil, 0, err
 	}
-	defer f.Close()
-	qf, err := load(f, path)
+	defer fd.Close()
+	qf, err := decode(fd, path, false)
 	if err != nil {
 		return nil, 0, err
 	}
 	return &qf.Envelope, qf.ContentLen, nil
 }
 
-func load(f *os.File, path string) (*File, error) {
-	fi, err := f.Stat()
+// openQueueFile opens a queue file. O_NONBLOCK keeps a FIFO put in its
+// place from blocking the open; reading anything but a regular file (a
+// directory, a FIFO) then fails with an error that is not ErrCorrupt.
+func openQueueFile(path string, flag int) (*fdFile, error) {
+	fd, err := openFD(path, flag|unix.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, fmt.Errorf("stat queue file %s: %w", path, err)
+		return nil, fmt.Errorf("open queue file: %w", err)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("queue file %s: not a regular file", path)
-	}
-	return decode(f, fi.Size(), path)
+	return fd, nil
 }
 
-// decode reads the envelope of a queue file from r.
-func decode(r io.ReaderAt, size int64, path string) (*File, error) {
+// decode reads the envelope of a queue file from r. With keep, a file
+// read whole is kept in memory for Content and Records.
+func decode(r io.ReaderAt, path string, keep bool) (*File, error) {
 	bp := readBufs.Get().(*[]byte)
 	defer readBufs.Put(bp)
 	d := envelopeDecoder{path: path}
-	si, err := scan(r, size, path, *bp, d.record)
+	sc, err := scan(r, path, *bp, d.record)
 	if err != nil {
 		return nil, err
 	}
-	return &File{
+	f := &File{
 		Path:          path,
 		ID:            filepath.Base(path),
 		Envelope:      d.env,
-		ContentOffset: si.contentOff,
-		ContentLen:    si.contentLen,
+		ContentOffset: sc.contentOff,
+		ContentLen:    sc.contentLen,
 		r:             r,
-		size:          size,
-	}, nil
+	}
+	if keep && sc.whole >= 0 {
+		f.r = bytes.NewReader(append([]byte(nil), (*bp)[:sc.whole]...))
+	}
+	return f, nil
 }
 
 // Content returns the message: headers and body, LF line ends.
@@ -110,8 +119,12 @@ func (f *File) Size() int64 { return f.ContentLen }
 // Records returns every record of the file in file order (the content
 // record without its data), for postcat. It reads the file again.
 func (f *File) Records() ([]Record, error) {
+	r := f.r
+	if f.fd != nil {
+		r = f.fd
+	}
 	var recs []Record
-	_, err := scan(f.r, f.size, f.Path, make([]byte, readBufSize), func(r Record) error {
+	_, err := scan(r, f.Path, make([]byte, readBufSize), func(r Record) error {
 		if r.Data != nil {
 			r.Data = append([]byte{}, r.Data...)
 		}
@@ -134,7 +147,7 @@ func (f *File) MarkDone(i int) error {
 		return fmt.Errorf("mark recipient %d of queue file %s done: %w", i, f.Path, errReadOnly)
 	}
 	r := &f.Envelope.Recipients[i]
-	if _, err := f.f.WriteAt([]byte{byte(RecDone)}, r.Offset); err != nil {
+	if _, err := f.fd.WriteAt([]byte{byte(RecDone)}, r.Offset); err != nil {
 		return fmt.Errorf("mark recipient %s of queue file %s done: %w", r.Addr, f.Path, err)
 	}
 	r.Done = true
@@ -147,37 +160,21 @@ func (f *File) SetFlags(flags uint32) error {
 		return fmt.Errorf("set flags of queue file %s: %w", f.Path, errReadOnly)
 	}
 	field := fmt.Sprintf("%*s", sizeFieldWidth, strconv.FormatUint(uint64(flags), 10))
-	if _, err := f.f.WriteAt([]byte(field), flagsOffset); err != nil {
+	if _, err := f.fd.WriteAt([]byte(field), flagsOffset); err != nil {
 		return fmt.Errorf("set flags of queue file %s: %w", f.Path, err)
 	}
 	f.Envelope.Flags = flags
 	return nil
 }
 
-// Close closes the file.
+// Close closes the file. Content readers made before keep working only
+// for a file kept in memory (see Open).
 func (f *File) Close() error {
-	if f.f == nil {
+	if f.fd == nil {
 		return nil
 	}
-	if err := f.f.Close(); err != nil {
+	if err := f.fd.Close(); err != nil {
 		return fmt.Errorf("close queue file %s: %w", f.Path, err)
 	}
 	return nil
-}
-
-// openPlain opens a regular file with one system call. os.OpenFile also
-// tries to register the descriptor with the network poller and toggles its
-// blocking mode, four more system calls that a queue file, read with
-// pread, never needs; on the hot path (qmgr and every agent open each
-// message) they add up.
-func openPlain(path string, flag int) (*os.File, error) {
-	for {
-		fd, err := syscall.Open(path, flag|syscall.O_CLOEXEC, 0)
-		if err == nil {
-			return os.NewFile(uintptr(fd), path), nil
-		}
-		if err != syscall.EINTR {
-			return nil, &os.PathError{Op: "open", Path: path, Err: err}
-		}
-	}
 }

@@ -55,15 +55,15 @@ func procAvailable() bool {
 
 // openUnnamed creates an unnamed file in dir, or returns nil when the
 // file system cannot.
-func openUnnamed(dir string, mode fs.FileMode) *os.File {
+func openUnnamed(dir string, mode fs.FileMode) *fdFile {
 	if !procAvailable() {
 		return nil
 	}
-	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, uint32(mode.Perm()))
+	f, err := openFD(dir, unix.O_TMPFILE|unix.O_RDWR, uint32(mode.Perm()))
 	if err != nil {
 		return nil
 	}
-	return os.NewFile(uintptr(fd), filepath.Join(dir, "(new queue file)"))
+	return f
 }
 
 // commitUnnamed links the complete file into its queue as dst, then
@@ -79,7 +79,7 @@ func (w *Writer) commitUnnamed(dst string) error {
 		return fmt.Errorf("link queue file %s: %w", dst, err)
 	}
 	w.tmp = dst // what Abort removes if the rest fails
-	if err := w.f.Sync(); err != nil {
+	if err := w.f.sync(); err != nil {
 		return fmt.Errorf("fsync queue file %s: %w", dst, err)
 	}
 	if err := w.f.Close(); err != nil {
@@ -91,9 +91,11 @@ func (w *Writer) commitUnnamed(dst string) error {
 // link gives the unnamed file its name; an existing name is never
 // replaced.
 func (w *Writer) link(dst string) error {
-	src := "/proc/self/fd/" + strconv.Itoa(int(w.f.Fd()))
-	if err := unix.Linkat(unix.AT_FDCWD, src, unix.AT_FDCWD, dst, unix.AT_SYMLINK_FOLLOW); err != nil {
-		return &os.LinkError{Op: "link", Old: src, New: dst, Err: err}
-	}
-	return nil
+	return w.f.do(func(fd int) error {
+		src := "/proc/self/fd/" + strconv.Itoa(fd)
+		if err := unix.Linkat(unix.AT_FDCWD, src, unix.AT_FDCWD, dst, unix.AT_SYMLINK_FOLLOW); err != nil {
+			return &os.LinkError{Op: "link", Old: src, New: dst, Err: err}
+		}
+		return nil
+	})
 }

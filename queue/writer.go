@@ -36,8 +36,9 @@ var tempSeq atomic.Uint64
 type Writer struct {
 	l       *Layout
 	queue   string
-	f       *os.File
-	tmp     string // temporary path
+	f       *fdFile
+	tmp     string // temporary path; "" for an unnamed file
+	name    string // what error messages call the file
 	id      string
 	created time.Time
 
@@ -63,7 +64,7 @@ func (l *Layout) NewWriter(queue string) (*Writer, error) {
 		// others out.
 		mode = 0o644
 	}
-	var f *os.File
+	var f *fdFile
 	var tmp string
 	if f = openUnnamed(dir, mode); f != nil {
 		goto created
@@ -71,7 +72,7 @@ func (l *Layout) NewWriter(queue string) (*Writer, error) {
 	for {
 		tmp = filepath.Join(dir, tempPrefix+strconv.Itoa(os.Getpid())+"."+strconv.FormatUint(tempSeq.Add(1), 10))
 		var err error
-		f, err = os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, mode)
+		f, err = openFD(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, uint32(mode))
 		if err == nil {
 			break
 		}
@@ -80,7 +81,10 @@ func (l *Layout) NewWriter(queue string) (*Writer, error) {
 		}
 	}
 created:
-	w := &Writer{l: l, queue: queue, f: f, tmp: tmp, created: time.Now()}
+	w := &Writer{l: l, queue: queue, f: f, tmp: tmp, name: tmp, created: time.Now()}
+	if tmp == "" {
+		w.name = filepath.Join(dir, "(new queue file)")
+	}
 	fail := func(err error) (*Writer, error) {
 		f.Close()
 		if tmp != "" {
@@ -88,16 +92,19 @@ created:
 		}
 		return nil, err
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		return fail(fmt.Errorf("stat queue file %s: %w", tmp, err))
+	// The inode makes the ID unique: this fstat is the one system call
+	// the ID costs.
+	var st unix.Stat_t
+	if err := f.do(func(fd int) error { return unix.Fstat(fd, &st) }); err != nil {
+		return fail(fmt.Errorf("stat queue file %s: %w", w.name, err))
 	}
 	if mode != 0o600 {
-		if err := f.Chmod(mode); err != nil { // the umask may have taken bits away
-			return fail(fmt.Errorf("set mode of queue file %s: %w", tmp, err))
+		// The umask may have taken bits away.
+		if err := f.do(func(fd int) error { return unix.Fchmod(fd, uint32(mode)) }); err != nil {
+			return fail(fmt.Errorf("set mode of queue file %s: %w", w.name, err))
 		}
 	}
-	w.id = NewID(w.created, fi.Sys().(*syscall.Stat_t).Ino)
+	w.id = NewID(w.created, st.Ino)
 	w.bp = writeBufs.Get().(*[]byte)
 	return w, nil
 }
@@ -179,7 +186,7 @@ func (w *Writer) flush() error {
 
 func (w *Writer) write(p []byte) error {
 	if _, err := w.f.Write(p); err != nil {
-		w.err = fmt.Errorf("write queue file %s: %w", w.tmp, err)
+		w.err = fmt.Errorf("write queue file %s: %w", w.name, err)
 		return w.err
 	}
 	w.written += int64(len(p))
@@ -234,14 +241,14 @@ func (w *Writer) commit() error {
 	}
 	if len(w.head) > 0 {
 		if _, err := w.f.WriteAt(w.head, 0); err != nil {
-			return fmt.Errorf("write queue file %s: %w", w.tmp, err)
+			return fmt.Errorf("write queue file %s: %w", w.name, err)
 		}
 	}
 	dst := w.l.Path(w.queue, w.id)
 	if w.tmp == "" {
 		return w.commitUnnamed(dst)
 	}
-	if err := w.f.Sync(); err != nil {
+	if err := w.f.sync(); err != nil {
 		return fmt.Errorf("fsync queue file %s: %w", w.tmp, err)
 	}
 	err := renameNoReplace(w.tmp, dst)
@@ -309,10 +316,10 @@ func renameNoReplace(oldpath, newpath string) error {
 // syncDir makes a new directory entry durable. A set-group-ID postdrop
 // may write into maildrop (mode 0730) without being able to open it; it
 // then flushes the whole file system instead.
-func syncDir(dir string, f *os.File) error {
+func syncDir(dir string, f *fdFile) error {
 	d, err := os.Open(dir)
 	if errors.Is(err, fs.ErrPermission) {
-		if err := unix.Syncfs(int(f.Fd())); err != nil {
+		if err := f.do(unix.Syncfs); err != nil {
 			return fmt.Errorf("sync file system of %s: %w", dir, err)
 		}
 		return nil

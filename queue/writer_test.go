@@ -169,7 +169,7 @@ func TestTruncatedAtEveryOffset(t *testing.T) {
 	_, path := writeMessage(t, l, Incoming, sampleEnvelope(), sampleContent)
 	data := readFile(t, path)
 	for n := 0; n < len(data); n++ {
-		_, err := decode(bytes.NewReader(data[:n]), int64(n), "incoming/X")
+		_, err := decode(bytes.NewReader(data[:n]), "incoming/X", false)
 		if !errors.Is(err, ErrCorrupt) || !strings.HasPrefix(err.Error(), "queue file incoming/X: ") {
 			t.Fatalf("prefix of %d bytes: err = %v, want ErrCorrupt naming the file", n, err)
 		}
@@ -230,7 +230,7 @@ func TestCorruptFiles(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := decode(bytes.NewReader(tc.data), int64(len(tc.data)), "F")
+			_, err := decode(bytes.NewReader(tc.data), "F", false)
 			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want ErrCorrupt with %q", err, tc.want)
 			}
