@@ -125,6 +125,8 @@ func (c *Cleanup) finish(m *message, w *queue.Writer, q string, parked bool) pro
 	}
 	res.Held = held
 	if !held {
+		// Our lines go out before qmgr can log the message.
+		c.log.Flush()
 		c.nudger.nudge()
 	}
 	return res

@@ -62,6 +62,14 @@ func (c *Cleanup) serve(ctx context.Context, nc net.Conn, setIdle func(bool)) {
 			c.log.Error("panic while serving a client (closing its connection): %v\n%s", r, debug.Stack())
 		}
 	}()
+	// reserved is the queue file made for the client's next message
+	// (proto.CleanupOpen.Reserve); unnamed, it vanishes when closed.
+	var reserved *queue.Writer
+	defer func() {
+		if reserved != nil {
+			reserved.Abort()
+		}
+	}()
 	for {
 		setIdle(true)
 		o, err := srv.Next()
@@ -72,15 +80,33 @@ func (c *Cleanup) serve(ctx context.Context, nc net.Conn, setIdle func(bool)) {
 			}
 			return
 		}
-		if err := c.message(ctx, srv, o, br); err != nil {
+		var w *queue.Writer
+		switch {
+		case o.Reserved != "" && (reserved == nil || reserved.ID() != o.Reserved || !o.Reservable()):
+			c.log.Warning("client sent a message for queue file %.40q, which is not reserved for it", o.Reserved)
+			return
+		case o.Reserved != "":
+			w = reserved
+		case reserved != nil:
+			reserved.Abort()
+		}
+		reserved = nil
+		next, err := c.message(ctx, srv, o, w, br)
+		if err != nil {
 			return
 		}
+		reserved = next
 	}
 }
 
 // message takes one message: an error means the connection is broken
 // (the client went away mid-message) and nothing was queued.
-func (c *Cleanup) message(ctx context.Context, srv *proto.CleanupServer, o *proto.CleanupOpen, br *bufio.Reader) error {
+//
+// w, when not nil, is the file reserved for this message: no
+// CleanupOpened is sent, a refusal waits for the content and comes in the
+// CleanupResult. When the client asks, the file for its next message is
+// made before the answer and returned.
+func (c *Cleanup) message(ctx context.Context, srv *proto.CleanupServer, o *proto.CleanupOpen, w *queue.Writer, br *bufio.Reader) (*queue.Writer, error) {
 	m := newMessage(ctx, c, o)
 	q, parked := queue.Incoming, false
 	switch {
@@ -91,24 +117,49 @@ func (c *Cleanup) message(ctx context.Context, srv *proto.CleanupServer, o *prot
 		// it waits in hold/, out of qmgr's sight, until accepted.
 		q, parked = queue.Hold, true
 	}
-	w, err := c.layout.NewWriter(q)
-	if err != nil {
-		return srv.Opened(proto.CleanupOpened{Status: c.storageFailed(m, "create queue file", err)})
+	reserved := w != nil
+	if reserved {
+		if m.arrival.IsZero() {
+			m.arrival = time.Now() // not when the file was made
+		}
+	} else {
+		var err error
+		if w, err = c.layout.NewWriter(q); err != nil {
+			return nil, srv.Opened(proto.CleanupOpened{Status: c.storageFailed(m, "create queue file", err)})
+		}
 	}
 	defer w.Abort()
 	m.id, m.out = w.ID(), w
 	m.prepare()
-	if m.fail != nil {
-		w.Abort()
-		return srv.Opened(proto.CleanupOpened{Status: m.fail})
-	}
-	if err := srv.Opened(proto.CleanupOpened{QueueID: m.id}); err != nil {
-		return err
+	if !reserved {
+		if m.fail != nil {
+			w.Abort()
+			return nil, srv.Opened(proto.CleanupOpened{Status: m.fail})
+		}
+		if err := srv.Opened(proto.CleanupOpened{QueueID: m.id}); err != nil {
+			return nil, err
+		}
 	}
 	br.Reset(srv.Content())
 	if err := m.readContent(br); err != nil {
-		return err
+		return nil, err
 	}
 	br.Reset(nil)
-	return srv.Done(c.finish(m, w, q, parked))
+	res := c.finish(m, w, q, parked)
+	var next *queue.Writer
+	if o.Reserve {
+		// A failure here is no news for this message: the next one
+		// simply opens its own file.
+		if nw, err := c.layout.NewWriter(queue.Incoming); err == nil {
+			next, res.Next = nw, nw.ID()
+		}
+	}
+	c.log.Flush() // before the client logs what it heard
+	if err := srv.Done(res); err != nil {
+		if next != nil {
+			next.Abort()
+		}
+		return nil, err
+	}
+	return next, nil
 }

@@ -19,7 +19,13 @@ import (
 //	client → content frames, end frame
 //	server → CleanupResult        (only after the queue file is fsynced)
 //
-// A connection may carry any number of messages, one after the other.
+// A connection may carry any number of messages, one after the other. A
+// client that keeps its connection for more (CleanupOpen.Reserve) gets in
+// each CleanupResult the queue ID of a file cleanup has already created
+// for its next message (Next). Sending that ID back (Reserved) skips the
+// CleanupOpened round trip: envelope, content and end go in one write, and
+// a refusal comes in the CleanupResult. A reservation is used only while
+// fresh (ReserveFresh), so that queue IDs keep telling the time.
 
 // Cleanup flags, set by the receiver that submits the message.
 const (
@@ -66,6 +72,18 @@ type CleanupOpen struct {
 	Attrs      []Attr    `json:"attrs,omitempty"`     // client_name, helo_name, protocol_name, uid, …
 	// Queue, when set, is where the file goes ("hold"); default incoming.
 	Queue string `json:"queue,omitempty"`
+	// Reserve asks for a queue file for the next message on this
+	// connection, given in CleanupResult.Next.
+	Reserve bool `json:"reserve,omitempty"`
+	// Reserved is the last CleanupResult.Next: the message goes into that
+	// file, no CleanupOpened is sent and content follows at once.
+	Reserved string `json:"reserved,omitempty"`
+}
+
+// Reservable reports whether a message may go into a reserved file: one
+// created in incoming/, so not one bound for hold/ from the start.
+func (o *CleanupOpen) Reservable() bool {
+	return o.Queue == "" && o.Flags&(CleanupHold|CleanupBounceOnReject) == 0
 }
 
 // CleanupOpened answers CleanupOpen. A non-nil Status means the message is
@@ -85,11 +103,23 @@ type CleanupResult struct {
 	// Bounced: a local submission that checks rejected; the sender gets an
 	// NDR, the submitter gets success.
 	Bounced bool `json:"bounced,omitempty"`
+	// Next is the queue file reserved for the client's next message, when
+	// it asked (CleanupOpen.Reserve).
+	Next string `json:"next,omitempty"`
 }
+
+// ReserveFresh is how long a reserved queue file may wait for its message.
+// Queue IDs carry the time their file was made; mail that waited longer
+// goes into a file made for it.
+const ReserveFresh = time.Second
 
 // CleanupClient submits messages to cleanup over one connection.
 type CleanupClient struct {
 	c *Conn
+	// reserve: ask for a file for the next message (pooled connections).
+	reserve bool
+	next    string
+	nextAt  time.Time
 }
 
 // CleanupPath is where cleanup listens: public/cleanup, as master.cf
@@ -138,6 +168,20 @@ type Submission struct {
 // Open starts a message. A refusal comes back as a *dsn.Status error.
 func (cl *CleanupClient) Open(ctx context.Context, o *CleanupOpen) (*Submission, error) {
 	cl.c.WithContext(ctx)
+	next := cl.next
+	cl.next = ""
+	if cl.reserve {
+		req := *o
+		req.Reserve = true
+		if next != "" && time.Since(cl.nextAt) < ReserveFresh && o.Reservable() {
+			req.Reserved = next
+			if err := cl.c.Queue(&req); err != nil {
+				return nil, fmt.Errorf("send envelope to cleanup: %w", err)
+			}
+			return &Submission{cl: cl, ID: next, w: cl.c.ContentWriter()}, nil
+		}
+		o = &req
+	}
 	if err := cl.c.Send(o); err != nil {
 		return nil, fmt.Errorf("send envelope to cleanup: %w", err)
 	}
@@ -170,6 +214,7 @@ func (s *Submission) Finish(ctx context.Context) (*CleanupResult, error) {
 	if err := c.Recv(&r); err != nil {
 		return nil, fmt.Errorf("read cleanup's verdict: %w", err)
 	}
+	s.cl.next, s.cl.nextAt = r.Next, time.Now()
 	if r.Status != nil {
 		return &r, r.Status
 	}

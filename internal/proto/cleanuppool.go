@@ -45,6 +45,7 @@ func (p *CleanupPool) dial(ctx context.Context) (*CleanupClient, error) {
 	for i, path := range p.paths {
 		cl, derr := DialCleanup(ctx, path)
 		if derr == nil {
+			cl.reserve = true
 			return cl, nil
 		}
 		if i == 0 {
@@ -102,6 +103,14 @@ func (p *CleanupPool) Open(ctx context.Context, o *CleanupOpen) (*PooledSubmissi
 		cl, pooled, err := p.get(ctx)
 		if err != nil {
 			return nil, err
+		}
+		if pooled && cl.next != "" && closedByPeer(cl.c.NetConn()) {
+			// With a reserved file the envelope goes out unanswered: a
+			// connection cleanup has closed (a restart) would only show
+			// at the end of the message. Look before using it.
+			cl.Close()
+			p.Close()
+			continue
 		}
 		sub, err := cl.Open(ctx, o)
 		if err == nil {

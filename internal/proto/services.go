@@ -17,7 +17,7 @@ const (
 	// lmtp, local, virtual, pipe, error, discard), whatever its socket name.
 	ServiceDeliver = "deliver"
 
-	VersionCleanup = 1
+	VersionCleanup = 2
 	VersionQmgr    = 1
 	VersionPickup  = 1
 	VersionBounce  = 1
