@@ -216,6 +216,7 @@ func (s *session) endMessage(m *message) bool {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 10*time.Minute)
 	defer cancel()
+	s.log.Flush() // "QID: client=" before cleanup's lines
 	res, err := m.sub.Finish(ctx)
 	if err != nil {
 		var st *dsn.Status

@@ -75,14 +75,23 @@ func serveConn(stopping, work context.Context, c *daemon.Conn, o Options, delive
 		pc.Timeout = o.IdleLimit
 		var req proto.DeliverRequest
 		err := pc.Recv(&req)
-		c.SetIdle(false)
+		open := c.SetBusy()
 		if err != nil {
 			if !hangUp(err) && stopping.Err() == nil {
 				o.Log.Warning("read delivery request: %v", err)
 			}
 			return
 		}
+		if !open {
+			// The stop closed the connection as the request came: qmgr
+			// sees it end and tries again; delivering now would make
+			// that a second delivery.
+			return
+		}
 		reply := deliver(work, &req)
+		// The delivery's lines go out before qmgr hears of it, so the
+		// log keeps the order of events: "to=..." before "removed".
+		o.Log.Flush()
 		pc.Timeout = 0
 		if err := pc.Send(reply); err != nil {
 			o.Log.Warning("%s: send delivery status: %v", req.QueueID, err)

@@ -21,6 +21,8 @@ type Conn struct {
 	// or idle. A graceful stop leaves it to the handler (SetIdle closes
 	// it then if idle) rather than drop a client that just connected.
 	fresh bool
+	// closed: a graceful stop closed it while it was idle.
+	closed bool
 }
 
 // SetIdle marks the connection idle (waiting for a request) or busy. When
@@ -39,8 +41,30 @@ func (c *Conn) SetIdle(idle bool) {
 		Done()
 	}
 	if idle && c.srv.stopping() {
+		c.mu.Lock()
+		c.closed = true
+		c.mu.Unlock()
 		c.Conn.Close()
 	}
+}
+
+// SetBusy marks the connection busy, as SetIdle(false) does, and reports
+// whether it is still open. A graceful stop closes idle connections, and
+// may do so just after a request arrived: a handler whose request has
+// effects (a delivery) must then drop it unanswered — the client sees the
+// connection end and tries again later — rather than act on it with no
+// way to say so, which would make the client try again what was done.
+func (c *Conn) SetBusy() bool {
+	c.mu.Lock()
+	was := c.idle
+	c.idle = false
+	c.fresh = false
+	open := !c.closed
+	c.mu.Unlock()
+	if was {
+		Busy()
+	}
+	return open
 }
 
 type connServer struct {
@@ -67,6 +91,9 @@ func (s *connServer) closeIdle() {
 	for _, c := range conns {
 		c.mu.Lock()
 		idle := c.idle && !c.fresh
+		if idle {
+			c.closed = true
+		}
 		c.mu.Unlock()
 		if idle {
 			c.Conn.Close()

@@ -209,3 +209,32 @@ func TestServeConnsStopKeepsNewClient(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A request that arrives as the stop closes idle connections is seen as
+// such: SetBusy says the connection is gone, so the handler drops the
+// request instead of acting on it unanswered.
+func TestSetBusyAfterStopClosedIdle(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	srv := &connServer{conns: make(map[*Conn]struct{})}
+	c := &Conn{Conn: a, srv: srv, idle: true}
+	srv.conns[c] = struct{}{}
+	srv.closeIdle()
+	if c.SetBusy() {
+		t.Error("SetBusy on a connection the stop closed said it is open")
+	}
+
+	x, y := net.Pipe()
+	defer x.Close()
+	defer y.Close()
+	srv = &connServer{conns: make(map[*Conn]struct{})}
+	c = &Conn{Conn: x, srv: srv, idle: true}
+	srv.conns[c] = struct{}{}
+	if !c.SetBusy() {
+		t.Error("SetBusy on an open connection said it is closed")
+	}
+	srv.closeIdle()
+	if !c.SetBusy() {
+		t.Error("the stop closed a busy connection")
+	}
+}

@@ -165,6 +165,8 @@ func TestContentFilter(t *testing.T) {
 	mtatest.WaitFor(t, 30*time.Second, "the filtered message at the sink", func() bool { return sink.Count() == 1 })
 	mtatest.WaitFor(t, 10*time.Second, "an empty queue", func() bool { return queued(in) == 0 })
 	legs := regexp.MustCompile(`smtp\[\d+\]: (\S+): to=<bob@remote\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:(\d+), .*status=sent`)
+	// The agent may write its lines a moment after qmgr removed the file.
+	mtatest.WaitFor(t, 10*time.Second, "both legs logged", func() bool { return len(legs.FindAllString(in.Log(), -1)) >= 2 })
 	var ids, ports []string
 	for _, m := range legs.FindAllStringSubmatch(in.Log(), -1) {
 		ids, ports = append(ids, m[1]), append(ports, m[2])
