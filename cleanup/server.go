@@ -117,6 +117,32 @@ func (c *Cleanup) message(ctx context.Context, srv *proto.CleanupServer, o *prot
 		// it waits in hold/, out of qmgr's sight, until accepted.
 		q, parked = queue.Hold, true
 	}
+	// The next message's file is made while this one is read and
+	// stored, off the way of this one's answer.
+	var nextc chan *queue.Writer
+	if o.Reserve {
+		nextc = make(chan *queue.Writer, 1)
+		go func() {
+			// A failure here is no news for this message: the next one
+			// simply opens its own file.
+			nw, err := c.layout.NewWriter(queue.Incoming)
+			if err != nil {
+				nw = nil
+			}
+			nextc <- nw
+		}()
+	}
+	next := func() *queue.Writer {
+		if nextc == nil {
+			return nil
+		}
+		return <-nextc
+	}
+	abortNext := func() {
+		if nw := next(); nw != nil {
+			nw.Abort()
+		}
+	}
 	reserved := w != nil
 	if reserved {
 		if m.arrival.IsZero() {
@@ -125,6 +151,7 @@ func (c *Cleanup) message(ctx context.Context, srv *proto.CleanupServer, o *prot
 	} else {
 		var err error
 		if w, err = c.layout.NewWriter(q); err != nil {
+			abortNext()
 			return nil, srv.Opened(proto.CleanupOpened{Status: c.storageFailed(m, "create queue file", err)})
 		}
 	}
@@ -134,32 +161,31 @@ func (c *Cleanup) message(ctx context.Context, srv *proto.CleanupServer, o *prot
 	if !reserved {
 		if m.fail != nil {
 			w.Abort()
+			abortNext()
 			return nil, srv.Opened(proto.CleanupOpened{Status: m.fail})
 		}
 		if err := srv.Opened(proto.CleanupOpened{QueueID: m.id}); err != nil {
+			abortNext()
 			return nil, err
 		}
 	}
 	br.Reset(srv.Content())
 	if err := m.readContent(br); err != nil {
+		abortNext()
 		return nil, err
 	}
 	br.Reset(nil)
 	res := c.finish(m, w, q, parked)
-	var next *queue.Writer
-	if o.Reserve {
-		// A failure here is no news for this message: the next one
-		// simply opens its own file.
-		if nw, err := c.layout.NewWriter(queue.Incoming); err == nil {
-			next, res.Next = nw, nw.ID()
-		}
+	nw := next()
+	if nw != nil {
+		res.Next = nw.ID()
 	}
 	c.log.Flush() // before the client logs what it heard
 	if err := srv.Done(res); err != nil {
-		if next != nil {
-			next.Abort()
+		if nw != nil {
+			nw.Abort()
 		}
 		return nil, err
 	}
-	return next, nil
+	return nw, nil
 }

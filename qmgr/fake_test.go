@@ -128,19 +128,7 @@ func newBench(t testing.TB) *bench {
 // ends.
 func (b *bench) serve(name string, handle func(context.Context, *daemon.Conn)) {
 	b.t.Helper()
-	path := proto.PrivatePath(b.dir, name)
-	os.Remove(path)
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		daemon.ServeConns(ctx, []net.Listener{ln}, 0, time.Second, handle)
-		close(done)
-	}()
-	b.t.Cleanup(func() { cancel(); <-done })
+	b.serveStoppable(name, handle)
 }
 
 // serveStoppable is serve with a function that stops the service as a
