@@ -102,8 +102,8 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 // on which it reports "ok" once every service is ready, or the reason it
 // could not start (how "postfix start" knows). It returns the exit status.
 func Main(args []string) int {
-	// Master's work is bookkeeping and copying log lines: one thread
-	// does it with fewer wake-ups than several.
+	// Master's work is bookkeeping (and the log lines of children that
+	// are starting): one thread does it with fewer wake-ups than several.
 	runtime.GOMAXPROCS(1)
 	fs := flag.NewFlagSet("master", flag.ContinueOnError)
 	dirFlag := fs.String("c", "", "configuration directory")

@@ -131,7 +131,8 @@ func Run(command string, args []string, serve ServeFunc) {
 	signal.Ignore(syscall.SIGPIPE, syscall.SIGHUP)
 	endProfile := startProfile(command)
 	// Busy daemons log many lines a second: gathering them for a moment
-	// turns many writes (and many reads in master) into one.
+	// turns many writes into one. A daemon flushes them itself before it
+	// hands a message on, so that the log keeps the order of events.
 	log.Batch(logBatchDelay)
 	err = serve(ctx, env)
 	endProfile()

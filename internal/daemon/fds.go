@@ -9,9 +9,10 @@
 // with these descriptors, defined here once for both sides:
 //
 //	0, 1   /dev/null
-//	2      the log: the child writes "syslog_name/command[pid]: text" lines;
-//	       master stamps and stores them (anything else written there, a
-//	       panic trace say, is logged as the child's too)
+//	2      the log until the child is ready: it writes
+//	       "syslog_name/command[pid]: text" lines, master stamps and stores
+//	       them (anything else written there, a panic trace say, is
+//	       logged as the child's too)
 //	3      the status socket (Unix stream): the child writes "ready\n" once
 //	       it serves, and "restart\n" when it wants a fresh process to
 //	       take over (master starts one, then stops this one as on a
