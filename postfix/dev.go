@@ -61,6 +61,9 @@ mail_spool_directory = %[1]s/mail/spool
 inet_interfaces = loopback-only
 myhostname = localhost.localdomain
 mydestination =
+# No local users here, so no alias database to build first.
+alias_maps =
+alias_database =
 # Everything addressed to @localhost lands in one Maildir.
 virtual_mailbox_domains = localhost
 virtual_mailbox_base = %[1]s/mail
