@@ -126,6 +126,9 @@ func (m *Master) childEnv(r *running) []string {
 			env = append(env, fmt.Sprintf("%s=%d:%d", daemon.EnvDrop, m.ident.UID, m.ident.GID))
 		}
 	}
+	if v := runtimeEnv(r.svc.daemon, m.cfg.ImportEnvironment); v != "" {
+		env = append(env, v)
+	}
 	for _, name := range m.cfg.ImportEnvironment {
 		k, v, hasValue := strings.Cut(name, "=")
 		if hasValue {
@@ -161,10 +164,10 @@ func (m *Master) readLog(c *child, f *os.File, prefix string) {
 	var store []byte
 	for {
 		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			if line[len(line)-1] == '\n' {
-				line = line[:len(line)-1]
-			}
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			line = line[:len(line)-1]
+		}
+		if len(line) > 0 && !isSchedLine(line) {
 			start := len(store)
 			if !hasLogPrefix(line) {
 				store = append(store, prefix...)

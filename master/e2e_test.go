@@ -350,3 +350,30 @@ func TestBadStartup(t *testing.T) {
 		t.Fatalf("banner %q, %v", b, err)
 	}
 }
+
+// The daemons on the mail's path run with the GODEBUG setting that keeps
+// the runtime's sysmon from polling every 20µs (master/runtime.go); the
+// others without it.
+func TestBusyDaemonsGetSysmonSetting(t *testing.T) {
+	in := mtatest.New(t)
+	in.Start()
+	want := map[string]bool{"smtpd": true, "cleanup": true, "qmgr": true, "pickup": false}
+	for _, p := range processes(t, masterPID(t, in)) {
+		expect, ok := want[p.daemon]
+		if !ok {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + strconv.Itoa(p.pid) + "/environ")
+		if err != nil {
+			continue // gone meanwhile
+		}
+		has := strings.Contains("\x00"+string(env)+"\x00", "\x00GODEBUG=schedtrace=2147483647\x00")
+		if has != expect {
+			t.Errorf("%s (pid %d): GODEBUG setting %v, want %v", p.daemon, p.pid, has, expect)
+		}
+		delete(want, p.daemon)
+	}
+	if len(want) > 0 {
+		t.Errorf("daemons not found: %v", want)
+	}
+}
