@@ -65,40 +65,39 @@ type Outcome struct {
 // mbox file with cred's rights through r. An error means the helper could
 // not do its work: temporary.
 func DeliverMbox(ctx context.Context, r *privexec.Runner, cred *privexec.Cred, p MboxParams, msg io.Reader, timeout time.Duration) (*Outcome, error) {
-	res, err := r.Do(ctx, cred, OpMbox, p, msg, timeout)
-	if err != nil {
-		return nil, err
+	out, d, err := deliver[MboxData](ctx, r, cred, OpMbox, p, msg, timeout, "mbox "+p.Path)
+	if d != nil {
+		out.Offset = d.Offset
 	}
-	out := &Outcome{Warnings: res.Warnings}
-	if !res.Status.Success() {
-		out.Status = res.Status
-		return out, nil
-	}
-	var d MboxData
-	if err := json.Unmarshal(res.Data, &d); err != nil {
-		return nil, fmt.Errorf("mbox %s: bad result: %w", p.Path, err)
-	}
-	out.Offset = d.Offset
-	return out, nil
+	return out, err
 }
 
 // DeliverMaildir writes msg (already in Maildir form) into a Maildir with
 // cred's rights through r. An error means the helper could not do its
 // work: temporary.
 func DeliverMaildir(ctx context.Context, r *privexec.Runner, cred *privexec.Cred, p MaildirParams, msg io.Reader, timeout time.Duration) (*Outcome, error) {
-	res, err := r.Do(ctx, cred, OpMaildir, p, msg, timeout)
+	out, d, err := deliver[MaildirData](ctx, r, cred, OpMaildir, p, msg, timeout, "maildir "+p.Dir)
+	if d != nil {
+		out.Path = d.Path
+	}
+	return out, err
+}
+
+// deliver runs op through the helper and, when it succeeded, decodes what
+// it reports into D (nil otherwise). what names the mailbox in errors.
+func deliver[D any](ctx context.Context, r *privexec.Runner, cred *privexec.Cred, op string, params any, msg io.Reader, timeout time.Duration, what string) (*Outcome, *D, error) {
+	res, err := r.Do(ctx, cred, op, params, msg, timeout)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := &Outcome{Warnings: res.Warnings}
 	if !res.Status.Success() {
 		out.Status = res.Status
-		return out, nil
+		return out, nil, nil
 	}
-	var d MaildirData
+	var d D
 	if err := json.Unmarshal(res.Data, &d); err != nil {
-		return nil, fmt.Errorf("maildir %s: bad result: %w", p.Dir, err)
+		return nil, nil, fmt.Errorf("%s: bad result: %w", what, err)
 	}
-	out.Path = d.Path
-	return out, nil
+	return out, &d, nil
 }
