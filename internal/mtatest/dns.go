@@ -21,15 +21,22 @@ type DNS struct {
 // NewDNS starts a DNS server; it stops when the test ends.
 func NewDNS(t testing.TB) *DNS {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
+	// UDP and TCP on one port: the port the kernel gives for UDP may be
+	// the source port of some TCP connection; then take another.
+	var pc net.PacketConn
+	var ln net.Listener
+	var err error
+	for try := 0; ; try++ {
+		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		if ln, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {
+			break
+		}
 		pc.Close()
-		t.Fatalf("DNS server TCP on port %d: %v", port, err)
+		if try == 20 {
+			t.Fatalf("DNS server TCP on the port of %s: %v", pc.LocalAddr(), err)
+		}
 	}
 	d := &DNS{Addr: pc.LocalAddr().String(), records: make(map[string][]dns.RR)}
 	udp := &dns.Server{PacketConn: pc, Handler: d}
