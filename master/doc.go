@@ -10,6 +10,10 @@
 //
 // # Description
 //
+// Before any child starts, master removes the files a cleanup was writing
+// in incoming/ and hold/ when the system went down ("removed N unfinished
+// queue files from incoming"): none of them was ever acknowledged.
+//
 // Each master.cf line names a service. Master binds its listener (a TCP
 // address for inet, a Unix socket under private/ or public/ for unix) and
 // starts the one Postern binary as "postern daemon COMMAND" with the

@@ -377,3 +377,30 @@ func TestBusyDaemonsGetSysmonSetting(t *testing.T) {
 		t.Errorf("daemons not found: %v", want)
 	}
 }
+
+// Files a cleanup was writing when the system went down (or had reserved
+// for a kept connection) are removed at start, before any cleanup runs;
+// queue files proper stay.
+func TestStartRemovesUnfinishedQueueFiles(t *testing.T) {
+	in := mtatest.New(t)
+	if err := os.MkdirAll(in.QueueDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"incoming", "hold"} {
+		dir := filepath.Join(in.QueueDir, q)
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "tmp.99999.1"), []byte("half a message"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in.Start()
+	in.WaitLog(`postern/master\[\d+\]: removed 1 unfinished queue files from incoming`, 5*time.Second)
+	in.WaitLog(`postern/master\[\d+\]: removed 1 unfinished queue files from hold`, 5*time.Second)
+	for _, q := range []string{"incoming", "hold"} {
+		if _, err := os.Stat(filepath.Join(in.QueueDir, q, "tmp.99999.1")); !os.IsNotExist(err) {
+			t.Errorf("%s/tmp.99999.1 still there (%v)", q, err)
+		}
+	}
+}

@@ -188,6 +188,15 @@ func Main(args []string) int {
 			report = nil
 		}
 	}
+	// No cleanup runs yet: a file one was writing is a leftover of a crash
+	// (or the file a kept connection had reserved; see cleanup).
+	for _, q := range []string{queue.Incoming, queue.Hold} {
+		if n, err := layout.RemoveTemp(q); err != nil {
+			m.log.Warning("%v", err)
+		} else if n > 0 {
+			m.log.Info("removed %d unfinished queue files from %s", n, q)
+		}
+	}
 	err = m.run()
 	os.Remove(pidPath(cfg.QueueDir))
 	if err != nil {

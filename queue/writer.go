@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -22,8 +23,8 @@ const writeBufSize = 64 << 10
 var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, writeBufSize); return &b }}
 
 // tempPrefix starts the names of files being written; such a name is never
-// a valid ID, so scans skip it. A crash leaves them behind for
-// postsuper -p.
+// a valid ID, so scans skip it. Those a crash leaves behind master removes
+// at start (RemoveTemp), and postsuper -p when they are old.
 const tempPrefix = "tmp."
 
 var tempSeq atomic.Uint64
@@ -332,4 +333,27 @@ func syncDir(dir string, f *fdFile) error {
 		return fmt.Errorf("fsync queue directory %s: %w", dir, err)
 	}
 	return nil
+}
+
+// RemoveTemp removes the files writers left in queue's directory, from
+// before a crash. Call it only when no writer can be at work there (master
+// does, for incoming/ and hold/, before it starts cleanup). It returns how
+// many it removed.
+func (l *Layout) RemoveTemp(queue string) (int, error) {
+	dir := l.Dir(queue)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("list %s: %w", dir, err)
+	}
+	n := 0
+	for _, e := range ents {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), tempPrefix) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return n, fmt.Errorf("remove leftover %s: %w", filepath.Join(dir, e.Name()), err)
+		}
+		n++
+	}
+	return n, nil
 }

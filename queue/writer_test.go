@@ -375,3 +375,37 @@ func TestMaildropFilesReadable(t *testing.T) {
 		t.Errorf("incoming file mode %v, want 0600", fi.Mode().Perm())
 	}
 }
+
+func TestRemoveTempLeavesQueueFiles(t *testing.T) {
+	l := NewLayout(t.TempDir(), nil, 1)
+	if err := l.MakeDirs(-1, -1); err != nil {
+		t.Fatal(err)
+	}
+	w, err := l.NewWriter(Incoming)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.SetEnvelope(&Envelope{Sender: "a@b.test", Recipients: []Recipient{{Addr: "c@d.test"}}})
+	w.Write([]byte("Subject: kept\n\nbody\n")) //nolint:errcheck // Commit tells
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	dir := l.Dir(Incoming)
+	for _, name := range []string{tempPrefix + "1.1", tempPrefix + "2.7"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("half"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := l.RemoveTemp(Incoming)
+	if err != nil || n != 2 {
+		t.Fatalf("RemoveTemp: %d, %v; want 2 removed", n, err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 || ents[0].Name() != w.ID() {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Errorf("left in incoming: %v, want only %s", names, w.ID())
+	}
+}
