@@ -40,36 +40,6 @@ func newInstance(t *testing.T) (*mtatest.Instance, *mtatest.Sink) {
 	return in, sink
 }
 
-// sendSMTP sends one message over SMTP and returns the server's answer to
-// the end of DATA.
-func sendSMTP(t *testing.T, addr, from string, to []string, msg string) error {
-	t.Helper()
-	c, err := smtp.Dial(addr)
-	if err != nil {
-		t.Fatalf("dial %s: %v", addr, err)
-	}
-	defer c.Close()
-	if err := c.Hello("client.example.test"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Mail(from, nil); err != nil {
-		return err
-	}
-	for _, r := range to {
-		if err := c.Rcpt(r, nil); err != nil {
-			return err
-		}
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write([]byte(msg)); err != nil {
-		return err
-	}
-	return w.Close()
-}
-
 func smtpCode(err error) int {
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
@@ -105,11 +75,11 @@ func TestHeaderChecksReject(t *testing.T) {
 	in.Start()
 
 	msg := strings.Repeat("Received: from a by b; Sun, 22 Nov 2026 11:07:19 +0000\r\n", 5) + "Subject: loop\r\n\r\nbody\r\n"
-	if got := reply(sendSMTP(t, in.SMTPAddr, "alice@remote.test", []string{"bob@remote.test"}, msg)); got != "554 5.4.0 Error: too many hops" {
+	if got := reply(mtatest.Send(t, in.SMTPAddr, "alice@remote.test", []string{"bob@remote.test"}, msg)); got != "554 5.4.0 Error: too many hops" {
 		t.Errorf("too many hops: %s, want 554 5.4.0 Error: too many hops", got)
 	}
 
-	err := sendSMTP(t, in.SMTPAddr, "alice@remote.test", []string{"bob@remote.test"}, "Subject: please reject-me\r\n\r\nbody\r\n")
+	err := mtatest.Send(t, in.SMTPAddr, "alice@remote.test", []string{"bob@remote.test"}, "Subject: please reject-me\r\n\r\nbody\r\n")
 	if got := reply(err); got != "550 5.7.1 Subject not allowed" {
 		t.Fatalf("SMTP: %s, want 550 5.7.1 Subject not allowed", got)
 	}
@@ -154,7 +124,7 @@ func TestCleanupDown(t *testing.T) {
 	in, _ := newInstance(t)
 	in.SetMasterCF(masterCFWithout(in, "cleanup", "local", "virtual", "lmtp"))
 	in.Start()
-	err := sendSMTP(t, in.SMTPAddr, "alice@remote.test", []string{"bob@remote.test"}, "Subject: x\r\n\r\nbody\r\n")
+	err := mtatest.Send(t, in.SMTPAddr, "alice@remote.test", []string{"bob@remote.test"}, "Subject: x\r\n\r\nbody\r\n")
 	if got := reply(err); !strings.HasPrefix(got, "451 4.3.0 ") {
 		t.Fatalf("got %s, want 451 4.3.0", got)
 	}
@@ -191,7 +161,7 @@ func TestCleanupFaults(t *testing.T) {
 
 func cleanupKilled(t *testing.T, in *mtatest.Instance, sink *mtatest.Sink) {
 	// A first message makes smtpd connect to cleanup.
-	if err := sendSMTP(t, in.SMTPAddr, "alice@remote.test", []string{"bob@remote.test"}, "Subject: first\r\n\r\nbody\r\n"); err != nil {
+	if err := mtatest.Send(t, in.SMTPAddr, "alice@remote.test", []string{"bob@remote.test"}, "Subject: first\r\n\r\nbody\r\n"); err != nil {
 		t.Fatal(err)
 	}
 	c, err := smtp.Dial(in.SMTPAddr)
@@ -229,7 +199,7 @@ func cleanupKilled(t *testing.T, in *mtatest.Instance, sink *mtatest.Sink) {
 	// Retry until master has started a new cleanup.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		err := sendSMTP(t, in.SMTPAddr, "alice@remote.test", []string{"bob@remote.test"}, "Subject: retry\r\n\r\nbody\r\n")
+		err := mtatest.Send(t, in.SMTPAddr, "alice@remote.test", []string{"bob@remote.test"}, "Subject: retry\r\n\r\nbody\r\n")
 		if err == nil {
 			break
 		}
@@ -265,14 +235,14 @@ func fullQueue(t *testing.T, in *mtatest.Instance) {
 	// message on the old file system; it is not used once this old.
 	time.Sleep(proto.ReserveFresh)
 	big := "Subject: big\r\n\r\n" + strings.Repeat("0123456789abcdef0123456789abcdef\r\n", 8000)
-	err := sendSMTP(t, in.SMTPAddr, "alice@remote.test", []string{"bob@remote.test"}, big)
+	err := mtatest.Send(t, in.SMTPAddr, "alice@remote.test", []string{"bob@remote.test"}, big)
 	if got := reply(err); got != "452 4.3.1 Insufficient system storage" {
 		t.Fatalf("got %s, want 452 4.3.1 Insufficient system storage", got)
 	}
 	in.WaitLog(`postern/cleanup\[\d+\]: warning: \S+: write queue file: .*no space left on device`, 5*time.Second)
 	// (qmgr cannot move it out of this separate file system: only its
 	// acceptance is checked.)
-	if err := sendSMTP(t, in.SMTPAddr, "alice@remote.test", []string{"bob@remote.test"}, "Subject: small\r\n\r\nbody\r\n"); err != nil {
+	if err := mtatest.Send(t, in.SMTPAddr, "alice@remote.test", []string{"bob@remote.test"}, "Subject: small\r\n\r\nbody\r\n"); err != nil {
 		t.Fatalf("a small message: %v", err)
 	}
 }

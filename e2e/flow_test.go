@@ -114,7 +114,7 @@ func (f *flow) client(addr, rcpt string) {
 				}
 				c = nc
 			}
-			err := sendOn(c, "alice@client.example.test", []string{rcpt}, flowMessage(mk))
+			err := mtatest.SendOn(c, "alice@client.example.test", []string{rcpt}, flowMessage(mk))
 			if err == nil {
 				f.ack(mk)
 				break

@@ -97,34 +97,12 @@ func dial(t *testing.T, addr string) *smtp.Client {
 	return c
 }
 
-// sendOn sends one message on an open session and returns the reply to
-// the first command that failed (nil when the message was queued).
-func sendOn(c *smtp.Client, from string, to []string, msg string) error {
-	if err := c.Mail(from, nil); err != nil {
-		return err
-	}
-	for _, r := range to {
-		if err := c.Rcpt(r, nil); err != nil {
-			c.Reset()
-			return err
-		}
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write([]byte(msg)); err != nil {
-		return err
-	}
-	return w.Close()
-}
-
 // send sends one message in a session of its own.
 func send(t *testing.T, addr, from string, to []string, msg string) error {
 	t.Helper()
 	c := dial(t, addr)
 	defer c.Close()
-	err := sendOn(c, from, to, msg)
+	err := mtatest.SendOn(c, from, to, msg)
 	c.Quit()
 	return err
 }

@@ -39,7 +39,7 @@ func TestTablesReloadUnderOpenSessions(t *testing.T) {
 	// the smtp agent all run (and have the tables open) before anything
 	// changes.
 	for i, c := range sessions {
-		if err := sendOn(c, "alice@client.example.test", []string{"victim@remote.test"}, offer(i)); err != nil {
+		if err := mtatest.SendOn(c, "alice@client.example.test", []string{"victim@remote.test"}, offer(i)); err != nil {
 			t.Fatalf("session %d, before any change: %s", i, reply(err))
 		}
 	}
@@ -93,7 +93,7 @@ func TestTablesReloadUnderOpenSessions(t *testing.T) {
 		c := sessions[0]
 		through := 0
 		mtatest.WaitFor(t, 5*time.Second, "the new header check on an open session", func() bool {
-			got := reply(sendOn(c, "alice@client.example.test", []string{"friend@remote.test"}, offer(100+through)))
+			got := reply(mtatest.SendOn(c, "alice@client.example.test", []string{"friend@remote.test"}, offer(100+through)))
 			switch got {
 			case want:
 				return true
@@ -107,7 +107,7 @@ func TestTablesReloadUnderOpenSessions(t *testing.T) {
 		t.Logf("the header check applies %v after the edit (%d messages went through meanwhile)",
 			time.Since(changed).Round(time.Millisecond), through)
 		// The session goes on: a message the rule does not match is queued.
-		if err := sendOn(c, "alice@client.example.test", []string{"friend@remote.test"}, "Subject: hello\r\n\r\nbody\r\n"); err != nil {
+		if err := mtatest.SendOn(c, "alice@client.example.test", []string{"friend@remote.test"}, "Subject: hello\r\n\r\nbody\r\n"); err != nil {
 			t.Errorf("a message the new rule does not match, after the reject: %s", reply(err))
 		}
 		in.WaitLog(`postern/cleanup\[\d+\]: \w+: reject: header Subject: cheap offer \d+ from \S+\[127\.0\.0\.1\]; from=<alice@client\.example\.test> to=<friend@remote\.test> proto=ESMTP helo=<client\.example\.test>: 5\.7\.1 Subject not allowed`, 5*time.Second)

@@ -26,7 +26,7 @@ func TestT03RelayhostLogLines(t *testing.T) {
 
 	msg := "From: alice@client.example.test\nTo: bob@remote.test, carol@remote.test\nSubject: t03\nMessage-ID: <t03@client.example.test>\n\nrelay me\n"
 	c := dial(t, in.SMTPAddr)
-	if err := sendOn(c, "alice@client.example.test", []string{"bob@remote.test", "carol@remote.test"}, crlf(msg)); err != nil {
+	if err := mtatest.SendOn(c, "alice@client.example.test", []string{"bob@remote.test", "carol@remote.test"}, crlf(msg)); err != nil {
 		t.Fatalf("SMTP: %s", reply(err))
 	}
 	if err := c.Quit(); err != nil {

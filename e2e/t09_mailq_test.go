@@ -18,16 +18,12 @@ import (
 func TestT09MailqDeferred(t *testing.T) {
 	t.Parallel()
 	in := newInstance(t)
-	port := mtatest.FreePort(t) // the relayhost, down for now
-	in.Set("relayhost", fmt.Sprintf("[127.0.0.1]:%d", port))
-	in.Set("queue_run_delay", "300s")
-	in.Set("minimal_backoff_time", "300s")
-	in.Set("maximal_backoff_time", "300s")
+	port := in.RelayToClosedPort(t) // the relayhost, down for now
 	in.Start()
 
 	id := in.SubmitSMTP(t, "alice@client.example.test", []string{"bob@remote.test", "carol@remote.test"},
 		"From: alice@client.example.test\r\nSubject: t09\r\n\r\nwaiting\r\n")
-	e := queueIs(t, in, "the message deferred", map[string]string{id: "deferred"})[id]
+	e := in.WaitQueue(t, "the message deferred", map[string]string{id: "deferred"})[id]
 
 	reason := fmt.Sprintf("(connect to 127.0.0.1[127.0.0.1]:%d: Connection refused)", port)
 	arrival := time.Unix(e.ArrivalTime, 0).Format("Mon Jan _2 15:04:05")

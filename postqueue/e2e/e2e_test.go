@@ -34,13 +34,9 @@ func deferringInstance(t *testing.T) (*mtatest.Instance, int) {
 		t.Skip("end-to-end test skipped with -short")
 	}
 	in := mtatest.New(t)
-	port := mtatest.FreePort(t) // nothing listens there
-	in.Set("relayhost", fmt.Sprintf("[127.0.0.1]:%d", port))
+	port := in.RelayToClosedPort(t)
 	in.Set("alias_maps", "")
 	in.Set("alias_database", "")
-	in.Set("queue_run_delay", "300s")
-	in.Set("minimal_backoff_time", "300s")
-	in.Set("maximal_backoff_time", "300s")
 	in.Start()
 	return in, port
 }

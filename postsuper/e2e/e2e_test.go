@@ -6,8 +6,6 @@
 package e2e
 
 import (
-	"encoding/json"
-	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -16,58 +14,10 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/postern-mta/postern/internal/mtatest"
-	"github.com/postern-mta/postern/internal/proto"
 )
 
 func content(subject string) string {
 	return "From: alice@mx.example.test\r\nTo: user@remote.test\r\nSubject: " + subject + "\r\n\r\nhello\r\n"
-}
-
-// listing returns the queue as postqueue -j shows it, by queue ID.
-func listing(t *testing.T, in *mtatest.Instance) map[string]proto.QueueEntry {
-	t.Helper()
-	res := in.Run("postqueue", "-j")
-	if res.Exit != 0 {
-		t.Fatalf("postqueue -j: exit %d: %s", res.Exit, res.Stderr)
-	}
-	out := map[string]proto.QueueEntry{}
-	for _, line := range strings.Split(strings.TrimSpace(res.Stdout), "\n") {
-		if line == "" {
-			continue
-		}
-		var e proto.QueueEntry
-		if err := json.Unmarshal([]byte(line), &e); err != nil {
-			t.Fatalf("%q: %v", line, err)
-		}
-		out[e.QueueID] = e
-	}
-	return out
-}
-
-// waitQueue waits until the queue holds exactly want (ID → queue name),
-// every deferred message with its delay reason. An ID "*" stands for any
-// one message not otherwise named.
-func waitQueue(t *testing.T, in *mtatest.Instance, what string, want map[string]string) map[string]proto.QueueEntry {
-	t.Helper()
-	var got map[string]proto.QueueEntry
-	mtatest.WaitFor(t, 30*time.Second, what, func() bool {
-		got = listing(t, in)
-		if len(got) != len(want) {
-			return false
-		}
-		others := 0
-		for id, e := range got {
-			q, ok := want[id]
-			if !ok {
-				q, others = want["*"], others+1
-			}
-			if e.QueueName != q || q == "deferred" && e.Recipients[0].DelayReason == "" {
-				return false
-			}
-		}
-		return others <= 1
-	})
-	return got
 }
 
 func postsuper(t *testing.T, in *mtatest.Instance, want string, args ...string) {
@@ -92,14 +42,9 @@ func TestQueueAdministrationE2E(t *testing.T) {
 		t.Skip("end-to-end test skipped with -short")
 	}
 	in := mtatest.New(t)
-	closed := fmt.Sprintf("[127.0.0.1]:%d", mtatest.FreePort(t)) // nothing listens there
-	in.Set("relayhost", closed)
+	in.RelayToClosedPort(t)
 	in.Set("alias_maps", "")
 	in.Set("alias_database", "")
-	// Retries far apart: deferred mail stays put until a flush.
-	in.Set("queue_run_delay", "300s")
-	in.Set("minimal_backoff_time", "300s")
-	in.Set("maximal_backoff_time", "300s")
 	in.Start()
 	sink := mtatest.NewSink(t)
 
@@ -107,7 +52,7 @@ func TestQueueAdministrationE2E(t *testing.T) {
 	b := in.SubmitSMTP(t, "alice@mx.example.test", []string{"user@remote.test"}, content("deleted"))
 	c := in.SubmitSMTP(t, "alice@mx.example.test", []string{"user@remote.test"}, content("requeued"))
 	d := in.SubmitSMTP(t, "alice@mx.example.test", []string{"user@remote.test"}, content("plain"))
-	waitQueue(t, in, "four deferred messages", map[string]string{a: "deferred", b: "deferred", c: "deferred", d: "deferred"})
+	in.WaitQueue(t, "four deferred messages", map[string]string{a: "deferred", b: "deferred", c: "deferred", d: "deferred"})
 
 	postsuper(t, in, "postsuper: "+a+": placed on hold\npostsuper: Placed on hold: 1 message\n", "-h", a)
 	postsuper(t, in, "postsuper: "+b+": removed\npostsuper: Deleted: 1 message\n", "-d", b)
@@ -115,7 +60,7 @@ func TestQueueAdministrationE2E(t *testing.T) {
 	postsuper(t, in, "postsuper: Deleted: 0 messages\n", "-d", b)
 	postsuper(t, in, "postsuper: warning: invalid mail queue id: bogus/id\npostsuper: Deleted: 0 messages\n", "-d", "bogus/id")
 	// The requeued message has a new ID, and was tried again.
-	got := waitQueue(t, in, "the requeued message deferred under a new ID", map[string]string{a: "hold", d: "deferred", "*": "deferred"})
+	got := in.WaitQueue(t, "the requeued message deferred under a new ID", map[string]string{a: "hold", d: "deferred", "*": "deferred"})
 	var c2 string
 	for id := range got {
 		if id != a && id != d {
@@ -136,7 +81,7 @@ func TestQueueAdministrationE2E(t *testing.T) {
 	flushUntil(t, in, "the sink to get the requeued and plain messages", func() bool {
 		return sinkHas(sink, "requeued") && sinkHas(sink, "plain")
 	})
-	waitQueue(t, in, "only the held message left", map[string]string{a: "hold"})
+	in.WaitQueue(t, "only the held message left", map[string]string{a: "hold"})
 	if sinkHas(sink, "held") || sinkHas(sink, "deleted") {
 		t.Fatalf("the sink got a held or deleted message: %d messages", sink.Count())
 	}
@@ -145,7 +90,7 @@ func TestQueueAdministrationE2E(t *testing.T) {
 	// Released mail is due at once: the next deferred scan or a flush
 	// takes it.
 	flushUntil(t, in, "the released message at the sink", func() bool { return sinkHas(sink, "held") })
-	waitQueue(t, in, "an empty queue", map[string]string{})
+	in.WaitQueue(t, "an empty queue", map[string]string{})
 	if res := in.Run("postqueue", "-p"); res.Stdout != "Mail queue is empty\n" {
 		t.Errorf("listing %q", res.Stdout)
 	}
@@ -161,7 +106,7 @@ func TestQueueAdministrationE2E(t *testing.T) {
 		return nil
 	})
 	e := in.SubmitSMTP(t, "alice@mx.example.test", []string{"later@remote.test"}, content("expired"))
-	waitQueue(t, in, "the message to expire deferred", map[string]string{e: "deferred"})
+	in.WaitQueue(t, "the message to expire deferred", map[string]string{e: "deferred"})
 	postsuper(t, in, "postsuper: "+e+": expired\npostsuper: Force-expired: 1 message\n", "-e", e)
 	if res := in.Run("postqueue", "-j"); !strings.Contains(res.Stdout, `"forced_expire": true`) {
 		t.Errorf("postqueue -j after -e: %s", res.Stdout)
