@@ -118,31 +118,15 @@ func (c *Cleanup) message(ctx context.Context, srv *proto.CleanupServer, o *prot
 		q, parked = queue.Hold, true
 	}
 	// The next message's file is made while this one is read and
-	// stored, off the way of this one's answer.
-	var nextc chan *queue.Writer
-	if o.Reserve {
-		nextc = make(chan *queue.Writer, 1)
-		go func() {
-			// A failure here is no news for this message: the next one
-			// simply opens its own file.
-			nw, err := c.layout.NewWriter(queue.Incoming)
-			if err != nil {
-				nw = nil
-			}
-			nextc <- nw
-		}()
-	}
-	next := func() *queue.Writer {
-		if nextc == nil {
-			return nil
-		}
-		return <-nextc
-	}
-	abortNext := func() {
-		if nw := next(); nw != nil {
+	// stored, off the way of this one's answer; it is dropped unless it
+	// reaches the client.
+	next := c.makeNext(o.Reserve)
+	handed := false
+	defer func() {
+		if nw := next(); nw != nil && !handed {
 			nw.Abort()
 		}
-	}
+	}()
 	reserved := w != nil
 	if reserved {
 		if m.arrival.IsZero() {
@@ -151,7 +135,6 @@ func (c *Cleanup) message(ctx context.Context, srv *proto.CleanupServer, o *prot
 	} else {
 		var err error
 		if w, err = c.layout.NewWriter(q); err != nil {
-			abortNext()
 			return nil, srv.Opened(proto.CleanupOpened{Status: c.storageFailed(m, "create queue file", err)})
 		}
 	}
@@ -161,17 +144,14 @@ func (c *Cleanup) message(ctx context.Context, srv *proto.CleanupServer, o *prot
 	if !reserved {
 		if m.fail != nil {
 			w.Abort()
-			abortNext()
 			return nil, srv.Opened(proto.CleanupOpened{Status: m.fail})
 		}
 		if err := srv.Opened(proto.CleanupOpened{QueueID: m.id}); err != nil {
-			abortNext()
 			return nil, err
 		}
 	}
 	br.Reset(srv.Content())
 	if err := m.readContent(br); err != nil {
-		abortNext()
 		return nil, err
 	}
 	br.Reset(nil)
@@ -182,10 +162,26 @@ func (c *Cleanup) message(ctx context.Context, srv *proto.CleanupServer, o *prot
 	}
 	c.log.Flush() // before the client logs what it heard
 	if err := srv.Done(res); err != nil {
-		if nw != nil {
-			nw.Abort()
-		}
 		return nil, err
 	}
+	handed = true
 	return nw, nil
+}
+
+// makeNext starts making the file of a client's next message when it asked
+// for one; the function returned waits for it (nil: none, or it could not
+// be made — no news for this message: the next one opens its own).
+func (c *Cleanup) makeNext(want bool) func() *queue.Writer {
+	if !want {
+		return func() *queue.Writer { return nil }
+	}
+	ch := make(chan *queue.Writer, 1)
+	go func() {
+		nw, err := c.layout.NewWriter(queue.Incoming)
+		if err != nil {
+			nw = nil
+		}
+		ch <- nw
+	}()
+	return sync.OnceValue(func() *queue.Writer { return <-ch })
 }
