@@ -13,6 +13,7 @@ import (
 
 	"github.com/postern-mta/postern/internal/daemon"
 	"github.com/postern-mta/postern/internal/maillog"
+	"github.com/postern-mta/postern/internal/timerslack"
 )
 
 // child is one daemon process.
@@ -78,7 +79,11 @@ func (m *Master) spawn(r *running) (*child, error) {
 		Files: files,
 		Sys:   &syscall.SysProcAttr{Setpgid: true, Credential: m.credentialFor(svc)},
 	}
-	pid, err := syscall.ForkExec(m.exe, args, attr)
+	var pid int
+	err = timerslack.Run(daemonTimerSlack(svc.daemon), func() (err error) {
+		pid, err = syscall.ForkExec(m.exe, args, attr)
+		return err
+	})
 	if err != nil {
 		mine.Close()
 		logR.Close()

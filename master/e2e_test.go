@@ -2,7 +2,9 @@ package master_test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/user"
@@ -352,8 +354,8 @@ func TestBadStartup(t *testing.T) {
 }
 
 // The daemons on the mail's path run with the GODEBUG setting that keeps
-// the runtime's sysmon from polling every 20µs (master/runtime.go); the
-// others without it.
+// the runtime's sysmon from polling every 20µs, and with a timer slack of
+// 1ms (master/runtime.go); the others with neither.
 func TestBusyDaemonsGetSysmonSetting(t *testing.T) {
 	in := mtatest.New(t)
 	in.Start()
@@ -370,6 +372,14 @@ func TestBusyDaemonsGetSysmonSetting(t *testing.T) {
 		has := strings.Contains("\x00"+string(env)+"\x00", "\x00GODEBUG=schedtrace=2147483647\x00")
 		if has != expect {
 			t.Errorf("%s (pid %d): GODEBUG setting %v, want %v", p.daemon, p.pid, has, expect)
+		}
+		// Reading another process's slack takes CAP_SYS_NICE.
+		if slack, err := os.ReadFile("/proc/" + strconv.Itoa(p.pid) + "/timerslack_ns"); err == nil {
+			if got := strings.TrimSpace(string(slack)) == "1000000"; got != expect {
+				t.Errorf("%s (pid %d): timer slack %s ns; 1ms wanted: %v", p.daemon, p.pid, strings.TrimSpace(string(slack)), expect)
+			}
+		} else if os.Geteuid() == 0 && !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s (pid %d): %v", p.daemon, p.pid, err)
 		}
 		delete(want, p.daemon)
 	}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/postern-mta/postern/internal/timerslack"
 )
 
 // Command is an external command to run as a user.
@@ -145,7 +147,7 @@ func runPiped(ctx context.Context, cmd *exec.Cmd, c *Command) (*CommandResult, e
 		return nil, fmt.Errorf("run %s: %w", c.Argv[0], err)
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, outW
-	err = cmd.Start()
+	err = startCommand(cmd)
 	inR.Close()
 	outW.Close()
 	if err != nil {
@@ -217,7 +219,7 @@ func capture(r io.Reader, limit int) []byte {
 // and error.
 func runConn(ctx context.Context, cmd *exec.Cmd, c *Command) (*CommandResult, error) {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Conn, c.Conn, c.Conn
-	if err := cmd.Start(); err != nil {
+	if err := startCommand(cmd); err != nil {
 		return &CommandResult{Exit: -1, StartErr: err}, nil
 	}
 	res := &CommandResult{}
@@ -258,4 +260,11 @@ func wait(ctx context.Context, cmd *exec.Cmd, limit time.Duration, res *CommandR
 	if err != nil && !errors.As(err, &ee) {
 		res.StartErr = err
 	}
+}
+
+// startCommand starts a user's command with the kernel's default timer
+// slack: the busy daemons run with a larger one (master/runtime.go), which
+// is theirs alone.
+func startCommand(cmd *exec.Cmd) error {
+	return timerslack.Run(timerslack.Default, cmd.Start)
 }

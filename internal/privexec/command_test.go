@@ -4,11 +4,14 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/postern-mta/postern/internal/privexec"
 )
@@ -189,5 +192,27 @@ func TestServiceUser(t *testing.T) {
 	c, err := privexec.ServiceUser("nobody", "postern")
 	if err != nil || c.UID == 0 {
 		t.Errorf("nobody: %+v %v", c, err)
+	}
+}
+
+// A delivery agent runs with a large timer slack (master/runtime.go); the
+// user's command gets the kernel's default back.
+func TestRunCommandDefaultTimerSlack(t *testing.T) {
+	if _, err := os.Stat("/proc/self/timerslack_ns"); err != nil {
+		t.Skip("no /proc/self/timerslack_ns:", err)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	old, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+	if err != nil {
+		t.Skip("PR_GET_TIMERSLACK:", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(time.Millisecond), 0, 0, 0); err != nil {
+		t.Skip("PR_SET_TIMERSLACK:", err)
+	}
+	defer unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(old), 0, 0, 0) //nolint:errcheck
+	res := run(t, &privexec.Command{Argv: []string{"cat", "/proc/self/timerslack_ns"}})
+	if got := strings.TrimSpace(string(res.Output)); got != "50000" {
+		t.Errorf("the command's timer slack = %q ns, want 50000 (the kernel's default)", got)
 	}
 }
