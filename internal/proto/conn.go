@@ -67,6 +67,7 @@ type Conn struct {
 	ctx     context.Context
 	hdr     [5]byte
 	payload []byte
+	out     []byte // the last fast-encoded message, reused
 }
 
 // NewConn wraps an established connection.
@@ -129,7 +130,7 @@ func (c *Conn) Send(v any) error {
 // Queue writes one message without flushing, for a message followed at once
 // by content.
 func (c *Conn) Queue(v any) error {
-	p, err := json.Marshal(v)
+	p, err := c.encode(v)
 	if err != nil {
 		return fmt.Errorf("encode %T: %w", v, err)
 	}
@@ -137,6 +138,23 @@ func (c *Conn) Queue(v any) error {
 		return fmt.Errorf("encode %T: message of %d bytes is over the limit", v, len(p))
 	}
 	return c.writeFrame(kindJSON, p)
+}
+
+// maxKeptOut bounds the encoding buffer a Conn keeps between messages.
+const maxKeptOut = 64 << 10
+
+// encode gives v's JSON: by the hot messages' own encoders into c's
+// buffer (fastjson.go), else by encoding/json. The result is valid until
+// the next call.
+func (c *Conn) encode(v any) ([]byte, error) {
+	if cap(c.out) > maxKeptOut {
+		c.out = nil
+	}
+	if p, ok := appendFast(c.out[:0], v); ok {
+		c.out = p
+		return p, nil
+	}
+	return json.Marshal(v)
 }
 
 // readFrame reads one frame header and payload.
@@ -180,7 +198,9 @@ func unexpected(err error) error {
 }
 
 // Recv reads one message into v. io.EOF means the peer closed the
-// connection cleanly between messages.
+// connection cleanly between messages. A hot message (fastjson.go) is
+// decoded into a zero value that replaces *v; any other as by
+// json.Unmarshal.
 func (c *Conn) Recv(v any) error {
 	kind, p, err := c.readFrame()
 	if err != nil {
@@ -188,6 +208,9 @@ func (c *Conn) Recv(v any) error {
 	}
 	if kind != kindJSON {
 		return fmt.Errorf("%w: expected a message, got frame %q", ErrProtocol, kind)
+	}
+	if m, ok := v.(fastMessage); ok && m.decodeJSON(p) == nil {
+		return nil
 	}
 	if err := json.Unmarshal(p, v); err != nil {
 		return fmt.Errorf("%w: decode %T: %v", ErrProtocol, v, err)
