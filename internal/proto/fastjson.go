@@ -117,6 +117,10 @@ func (o *CleanupOpen) appendJSON(b []byte) ([]byte, error) {
 
 var cleanupOpenNames = []string{"source", "flags", "sender", "full_name", "rcpts", "dsn_ret", "dsn_envid", "arrival", "attrs", "queue", "reserve", "reserved"}
 
+// Each type's decodeJSON is the same few lines. A generic helper taking
+// the read method as a value would make the reader and its scratch buffer
+// escape to the heap: two more allocations per message (measured with
+// BenchmarkHotMessages).
 func (o *CleanupOpen) decodeJSON(p []byte) error {
 	if o == nil {
 		return errSlowPath
