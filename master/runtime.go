@@ -89,7 +89,11 @@ func isSchedLine(line []byte) bool {
 // POSTERN_TIMER_SLACK=0 and without (medians): accepting with 20 sessions,
 // CPU per message 1.58 → 1.10 ms, 881 → 1,093 msgs/s, p99 51 → 39 ms;
 // relaying, 1.60 → 1.30 ms and 798 → 881 msgs/s. A lone session's p99
-// stayed within the noise (2.5–4.2 ms without, 3.1–3.9 ms with).
+// stayed within the noise (2.5–4.2 ms without, 3.1–3.9 ms with). The price
+// is that sysmon takes a processor back from a blocked system call a
+// millisecond or so later; on a journaled file system, where an fsync waits
+// for the journal's commit, two alternating pairs still favoured the slack
+// (accepting 791–822 → 950–1,077 msgs/s, relaying 662–819 → 799–963).
 //
 // The environment variable POSTERN_TIMER_SLACK in master's environment
 // (a Go duration; 0 to leave the slack as it is) overrides the value, to
