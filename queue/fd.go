@@ -69,14 +69,9 @@ func pread(fd int, p []byte, off int64) (int, error) {
 
 // ReadAt is io.ReaderAt: it reads until p is full or the file ends.
 func (f *fdFile) ReadAt(p []byte, off int64) (int, error) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	if f.fd < 0 {
-		return 0, os.ErrClosed
-	}
 	n := 0
 	for n < len(p) {
-		k, err := pread(f.fd, p[n:], off+int64(n))
+		k, err := f.pread(p[n:], off+int64(n))
 		n += k
 		if err != nil {
 			return n, err
@@ -128,14 +123,11 @@ func (f *fdFile) write(p []byte, off int64) (int, error) {
 }
 
 // sync flushes the file to the disk (fsync).
-func (f *fdFile) sync() error {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	if f.fd < 0 {
-		return os.ErrClosed
-	}
+func (f *fdFile) sync() error { return f.do(fsync) }
+
+func fsync(fd int) error {
 	for {
-		if err := unix.Fsync(f.fd); err != unix.EINTR {
+		if err := unix.Fsync(fd); err != unix.EINTR {
 			return err
 		}
 	}
