@@ -62,9 +62,7 @@ func (s *session) dispatch(line string) {
 	}
 	if s.cfg.noop(verb) {
 		s.reply("250 2.0.0 Ok")
-		if s.junk++; s.junk > s.cfg.JunkCommandLimit {
-			s.errorCount++
-		}
+		s.countJunk()
 		return
 	}
 	i := lookupCommand(verb)
@@ -77,7 +75,7 @@ func (s *session) dispatch(line string) {
 			s.hangup = true
 			return
 		}
-		s.reply("500 5.5.2 Error: command not recognized")
+		s.reply("502 5.5.2 Error: command not recognized")
 		s.errorCount++
 		return
 	}
@@ -106,10 +104,18 @@ func (s *session) dispatch(line string) {
 		s.errorCount++
 	}
 	if d.flags&cmdLimit != 0 {
-		if s.junk++; s.junk > s.cfg.JunkCommandLimit {
-			s.errorCount++
-		}
+		s.countJunk()
 	}
+}
+
+// countJunk counts one junk command (NOOP, VRFY, ETRN, RSET, HELO/EHLO).
+// As in Postfix, the count before this command is compared with
+// smtpd_junk_command_limit: the first limit+1 are free.
+func (s *session) countJunk() {
+	if s.junk > s.cfg.JunkCommandLimit {
+		s.errorCount++
+	}
+	s.junk++
 }
 
 // splitCommand splits "VERB argument" at the first space.

@@ -293,8 +293,15 @@ func (s *session) cleanupOpen() *proto.CleanupOpen {
 	if st.fx.hold {
 		o.Flags |= proto.CleanupHold
 	}
-	if st.fx.redirect != "" {
-		o.Recipients = []proto.Rcpt{{Addr: st.fx.redirect}}
+	if st.fx.redirect != "" && len(s.rcpts) > 0 {
+		// As Postfix's qmgr does: one delivery, to the redirect address,
+		// for the first recipient, which stays the original recipient.
+		r := s.rcpts[0]
+		if r.Orig == "" {
+			r.Orig = r.Addr
+		}
+		r.Addr = st.fx.redirect
+		o.Recipients = []proto.Rcpt{r}
 	}
 	for _, b := range st.fx.bcc {
 		o.Recipients = append(o.Recipients, proto.Rcpt{Addr: b, Notify: "NEVER"})

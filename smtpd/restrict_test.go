@@ -8,6 +8,7 @@ import (
 
 	"github.com/postern-mta/postern/internal/maps"
 	"github.com/postern-mta/postern/internal/matchlist"
+	"github.com/postern-mta/postern/internal/proto"
 )
 
 // fakeDNS answers from a map; names not in it do not exist.
@@ -307,12 +308,17 @@ func TestRedirect(t *testing.T) {
 	ts := startServer(t, &Config{Restrictions: true, Checks: ck})
 	c := dial(t, ts)
 	c.readReply()
-	c.transcript("EHLO x.test", "250", "MAIL FROM:<s@sender.test>", "250", "RCPT TO:<bob@mx.example.test>", "250", "DATA", "354")
+	c.transcript("EHLO x.test", "250", "MAIL FROM:<s@sender.test>", "250",
+		"RCPT TO:<bob@mx.example.test> NOTIFY=SUCCESS", "250", "RCPT TO:<root@mx.example.test>", "250", "DATA", "354")
 	c.send("x\r\n.\r\n")
 	c.readReply()
 	m := ts.sub.messages()[0]
-	if len(m.open.Recipients) != 1 || m.open.Recipients[0].Addr != "alice@mx.example.test" {
-		t.Fatalf("recipients %+v", m.open.Recipients)
+	// As in Postfix, the message goes to the redirect address once, and
+	// the recipient it was given for stays its original recipient
+	// (X-Original-To:, orig_to= in the delivery log line).
+	want := proto.Rcpt{Addr: "alice@mx.example.test", Orig: "bob@mx.example.test", Notify: "SUCCESS", ORCPT: "rfc822;bob@mx.example.test"}
+	if len(m.open.Recipients) != 1 || m.open.Recipients[0] != want {
+		t.Fatalf("recipients %+v, want [%+v]", m.open.Recipients, want)
 	}
 }
 

@@ -88,7 +88,8 @@ func TestSequenceErrors(t *testing.T) {
 	c.transcript(
 		"RCPT TO:<a@b.test>", "503 5.5.1 Error: need MAIL command",
 		"DATA", "503 5.5.1 Error: need RCPT command",
-		"FOO", "500 5.5.2 Error: command not recognized",
+		"FOO", "502 5.5.2 Error: command not recognized",
+		"", "500 5.5.2 Error: bad syntax",
 		"HELO", "501 Syntax: HELO hostname",
 		"EHLO", "501 Syntax: EHLO hostname",
 		"MAIL FROM:", "501 5.5.4 Syntax: MAIL FROM:<address>",
@@ -121,12 +122,31 @@ func TestTooManyErrors(t *testing.T) {
 	ts := startServer(t, &Config{HardErrorLimit: 3})
 	c := dial(t, ts)
 	c.readReply()
-	c.transcript("X1", "500 ", "X2", "500 ", "X3", "500 ")
+	c.transcript("X1", "502 ", "X2", "502 ", "X3", "502 ")
 	if r := c.readReply(); r != "421 4.7.0 mx.example.test Error: too many errors" {
 		t.Fatalf("got %q", r)
 	}
 	ts.waitLog(t, "too many errors after UNKNOWN from unknown[127.0.0.1]")
 	ts.waitLog(t, "disconnect from unknown[127.0.0.1] unknown=0/3 commands=0/3")
+}
+
+// Postfix counts a junk command against smtpd_junk_command_limit before
+// it increments its counter: with a limit of 3 the first four (EHLO and
+// three NOOPs) are free, and each one after that is an error.
+func TestJunkCommandLimit(t *testing.T) {
+	ts := startServer(t, &Config{JunkCommandLimit: 3, HardErrorLimit: 4})
+	c := dial(t, ts)
+	c.readReply()
+	c.transcript("EHLO client.example.test", "250-mx.example.test")
+	for i := range 7 {
+		if r := c.cmd("NOOP"); r != "250 2.0.0 Ok" {
+			t.Fatalf("NOOP %d: got %q", i+1, r)
+		}
+	}
+	if r := c.cmd("NOOP"); r != "421 4.7.0 mx.example.test Error: too many errors" {
+		t.Fatalf("NOOP 8: got %q", r)
+	}
+	ts.waitLog(t, "too many errors after NOOP from unknown[127.0.0.1]")
 }
 
 func TestNonSMTPCommand(t *testing.T) {
