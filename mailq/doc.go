@@ -12,8 +12,9 @@
 // Scan walks maildrop, incoming, active, deferred and hold, in that order,
 // each in the order its directory listing gives (as Postfix, it does not
 // sort), and reads each message's envelope without its content. Only
-// recipients still to be delivered are listed. For deferred messages it
-// reads the defer log (defer/ID) for each recipient's delay reason,
+// recipients still to be delivered are listed. For every message but a
+// maildrop file it reads the defer log (defer/ID), as Postfix does, so a
+// held message keeps its reasons: each recipient's delay reason is
 // matched by the recipient's record offset, else by its address. Entries
 // are handed over one at a time and never kept, so a listing of any size
 // runs in constant memory.

@@ -280,3 +280,24 @@ func TestScanModes(t *testing.T) {
 		}
 	}
 }
+
+// A held message keeps the reasons of its last delivery attempt, as in
+// Postfix, whose listing reads the defer log whatever the queue: "8D90E98446E!
+// … (connect to …)". So does an active message being tried again.
+func TestReasonsOutsideDeferred(t *testing.T) {
+	l := newLayout(t)
+	why := "connect to 127.0.0.1[127.0.0.1]:2599: Connection refused"
+	for _, q := range []string{queue.Hold, queue.Active} {
+		write(t, l, msg{queue: q, sender: "alice@mx.example.test", rcpts: []string{"user@remote.test"},
+			reasons: map[string]string{"user@remote.test": why}})
+	}
+	entries := list(t, l, Options{})
+	if len(entries) != 2 {
+		t.Fatalf("%d entries, want 2", len(entries))
+	}
+	for _, e := range entries {
+		if got := e.Recipients[0].DelayReason; got != why {
+			t.Errorf("%s message: delay reason %q, want %q", e.QueueName, got, why)
+		}
+	}
+}

@@ -9,7 +9,7 @@ import (
 	"syscall"
 )
 
-// A listing reads one defer log per deferred message. queue.ReadLog opens
+// A listing reads one defer log per message. queue.ReadLog opens
 // it with os.Open, which on Linux costs five system calls more than the
 // open itself (non-blocking mode on and off, a poller registration that
 // fails for regular files), and keeps every field. Listing a large queue

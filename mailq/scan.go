@@ -219,9 +219,11 @@ func isMissingDir(l *queue.Layout, q string, err error) bool {
 }
 
 // ReadEntry reads one message's listing entry: the file at path, which
-// is message id in queue queueName, and for a deferred message its defer
-// log. A defer log that cannot be read only loses the reasons (with a
-// warning).
+// is message id in queue queueName, and its defer log. As in Postfix the
+// log is read whatever the queue, so a held message, or one being tried
+// again, keeps the reasons of its last attempt; a maildrop file has no
+// log yet. A defer log that cannot be read only loses the reasons (with
+// a warning).
 func ReadEntry(l *queue.Layout, queueName, id, path string, opt Options) (*proto.QueueEntry, error) {
 	env, size, err := queue.ReadEnvelope(path)
 	if err != nil {
@@ -242,7 +244,7 @@ func ReadEntry(l *queue.Layout, queueName, id, path string, opt Options) (*proto
 		}
 	}
 	var reasons *reasonIndex
-	if queueName == queue.Deferred {
+	if queueName != queue.Maildrop {
 		recs, err := readReasons(l.Path(queue.Defer, id))
 		if err != nil {
 			opt.warn(fmt.Sprintf("%s: delay reasons unavailable: %v", id, err))

@@ -51,5 +51,5 @@
 //
 //	$queue_directory/public/showq                 the service socket
 //	$queue_directory/{maildrop,incoming,active,deferred,hold}/   the queues listed
-//	$queue_directory/defer/                        delay reasons of deferred messages
+//	$queue_directory/defer/                        delay reasons of messages tried before
 package showq
