@@ -53,6 +53,13 @@ type rcptState struct {
 	addr   string      // resolved address
 	status *dsn.Status // deferral: the reason (for expiry)
 	reason string
+	remote remoteDiag // deferral: what the remote server said
+}
+
+// remoteDiag is what a delivery agent learnt from a remote server: its
+// name and its reply, which a report about the recipient shows.
+type remoteDiag struct {
+	mta, diagType, diag string
 }
 
 // route is a message's recipients for one transport and next hop.

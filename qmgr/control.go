@@ -46,7 +46,11 @@ func (q *qmgr) handleControl(ctx context.Context, dc *daemon.Conn) {
 		err := c.Recv(&req)
 		dc.SetIdle(false)
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && ctx.Err() == nil {
+			// A client may keep its connection for the next request
+			// (cleanup does); one that stays quiet for the IPC timeout
+			// is closed without a word.
+			quiet := errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded)
+			if !quiet && ctx.Err() == nil {
 				q.log.Warning("read control request: %v", err)
 			}
 			return

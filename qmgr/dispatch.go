@@ -25,6 +25,7 @@ type rcptOutcome struct {
 	marked bool        // done and already marked so in the queue file
 	status *dsn.Status // not done: why it was deferred
 	reason string
+	remote remoteDiag
 }
 
 // report is the end of a delivery, or of a deferral without trying, for
@@ -190,6 +191,7 @@ func (q *qmgr) record(ctx context.Context, e *Entry, rep *proto.DeliverReply) *r
 			}
 		default:
 			out.status, out.reason = st, res.Reason
+			out.remote = remoteDiag{res.RemoteMTA, res.DiagType, res.Diag}
 			defers = append(defers, m.logEntry(rr.Index, st, proto.ActionDelayed, res, now))
 			if m.trace {
 				traces = append(traces, defers[len(defers)-1])

@@ -365,7 +365,8 @@ func (f *fakeBounce) handle(ctx context.Context, dc *daemon.Conn) {
 			var recs []queue.LogRecord
 			for _, e := range req.Entries {
 				recs = append(recs, queue.LogRecord{Recipient: e.Recipient, Orig: e.Orig, Offset: e.Offset,
-					Status: e.Status.Enhanced, Action: e.Action, Reason: e.Reason, Time: e.Time})
+					Status: e.Status.Enhanced, Action: e.Action, Reason: e.Reason, Time: e.Time,
+					RemoteMTA: e.RemoteMTA, DiagType: e.DiagType, Diag: e.Diag})
 			}
 			if err := f.layout.AppendLog(req.Log, req.QueueID, recs); err != nil {
 				st = dsn.Temp("4.3.0", "%v", err)
@@ -380,7 +381,8 @@ func (f *fakeBounce) handle(ctx context.Context, dc *daemon.Conn) {
 			}
 			req.Entries = nil
 			for _, r := range recs {
-				req.Entries = append(req.Entries, proto.LogEntry{Recipient: r.Recipient, Status: &dsn.Status{Enhanced: r.Status}, Action: r.Action, Reason: r.Reason})
+				req.Entries = append(req.Entries, proto.LogEntry{Recipient: r.Recipient, Status: &dsn.Status{Enhanced: r.Status}, Action: r.Action, Reason: r.Reason,
+					RemoteMTA: r.RemoteMTA, DiagType: r.DiagType, Diag: r.Diag})
 			}
 			f.mu.Lock()
 			f.notices = append(f.notices, req)

@@ -147,14 +147,15 @@ var (
 )
 
 // expire returns m's pending recipients to the sender: each goes to the
-// bounce log with its last deferral reason (its 4.x.x status kept, action
-// failed, as RFC 3464 says for mail given up on) and is marked done.
+// bounce log with its last deferral reason and what the remote server
+// said then (its 4.x.x status kept, action failed, as RFC 3464 says for
+// mail given up on) and is marked done.
 func (q *qmgr) expire(ctx context.Context, m *message, pending []int, now time.Time) error {
 	var fromLog []queue.LogRecord
 	read := false
 	entries := make([]proto.LogEntry, 0, len(pending))
 	for _, i := range pending {
-		st, reason := m.rcpts[i].status, m.rcpts[i].reason
+		st, reason, remote := m.rcpts[i].status, m.rcpts[i].reason, m.rcpts[i].remote
 		if st == nil {
 			if !read {
 				fromLog, read = q.deferLog(m.id), true
@@ -162,6 +163,7 @@ func (q *qmgr) expire(ctx context.Context, m *message, pending []int, now time.T
 			if rec := lastRecord(fromLog, &m.env.Recipients[i]); rec != nil && dsn.IsEnhanced(rec.Status) {
 				st = &dsn.Status{Enhanced: rec.Status, Text: rec.Reason}
 				reason = rec.Reason
+				remote = remoteDiag{rec.RemoteMTA, rec.DiagType, rec.Diag}
 			}
 		}
 		if st == nil {
@@ -182,6 +184,7 @@ func (q *qmgr) expire(ctx context.Context, m *message, pending []int, now time.T
 		}
 		e := m.logEntry(i, st, proto.ActionFailed, nil, now)
 		e.Reason = reason
+		e.RemoteMTA, e.DiagType, e.Diag = remote.mta, remote.diagType, remote.diag
 		entries = append(entries, e)
 	}
 	if err := q.appendLog(ctx, proto.LogBounce, m, entries); err != nil {

@@ -223,7 +223,7 @@ func (q *qmgr) handle(r *report) {
 		if !o.done {
 			m.deferred++
 			st := &m.rcpts[o.index]
-			st.status, st.reason = o.status, o.reason
+			st.status, st.reason, st.remote = o.status, o.reason, o.remote
 		}
 	}
 	m.pending -= len(r.rcpts)

@@ -285,6 +285,47 @@ func TestForcedExpire(t *testing.T) {
 	}
 }
 
+// An expired recipient's report keeps what the last try learnt from the
+// remote server (Remote-MTA, "smtp; 450 …"), as Postfix's, which turns
+// the defer log into the bounce: from this round's deferral and from the
+// defer log of an earlier one (postsuper -e).
+func TestExpiryKeepsRemoteDiagnostic(t *testing.T) {
+	b := newBench(t)
+	b.agent("smtp", &fakeAgent{answer: func(*proto.DeliverRequest, proto.DeliverRcpt) *proto.RcptResult {
+		res := rcptStatus(450, "4.2.0", "greylisted")
+		res.RemoteMTA = "dns; mx.remote.test"
+		return res
+	}})
+	cfg := testConfig(b.dir)
+	cfg.MaxLifetime = time.Minute
+	b.start(cfg)
+	id := b.submit(queue.Incoming, queue.Envelope{Sender: "alice@mx.example.test", Arrival: time.Now().Add(-2 * time.Minute)}, "x@remote.test")
+	b.waitLog(id + ": removed")
+
+	forced := b.submit(queue.Deferred, queue.Envelope{Sender: "alice@mx.example.test", Flags: queue.FlagForcedExpire}, "y@remote.test")
+	f, err := queue.Open(b.layout.Path(queue.Deferred, forced), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := f.Envelope.Recipients[0].Offset
+	f.Close()
+	b.layout.AppendLog(queue.Defer, forced, []queue.LogRecord{{Recipient: "y@remote.test", Offset: off, Status: "4.2.0", Action: "delayed",
+		Reason: "host mx said: 450 4.2.0 greylisted", RemoteMTA: "dns; mx.remote.test", DiagType: "smtp", Diag: "450 4.2.0 greylisted"}})
+	b.q.control(b.ctlCtx, &proto.ControlRequest{Op: proto.OpFlushID, ID: forced})
+	b.waitLog(forced + ": removed")
+
+	r := b.bounce.reports()
+	if len(r) != 2 {
+		t.Fatalf("reports %+v", r)
+	}
+	for _, rep := range r {
+		e := rep.Entries[0]
+		if e.RemoteMTA != "dns; mx.remote.test" || e.DiagType != "smtp" || e.Diag != "450 4.2.0 greylisted" {
+			t.Errorf("%s: expired entry has remote MTA %q, diagnostic %q; %q, want the last try's", e.Recipient, e.RemoteMTA, e.DiagType, e.Diag)
+		}
+	}
+}
+
 func TestDelayWarningOnce(t *testing.T) {
 	b := newBench(t)
 	b.agent("smtp", &fakeAgent{answer: func(*proto.DeliverRequest, proto.DeliverRcpt) *proto.RcptResult {
