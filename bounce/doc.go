@@ -42,11 +42,13 @@
 // Every report is a MIME multipart/report (RFC 3464) sent from the null
 // sender, or from double_bounce_sender for the postmaster's copies:
 //
-//   - a header: From: Mail Delivery System <MAILER-DAEMON@$myhostname>,
-//     Subject:, To:, Auto-Submitted: (auto-replied; auto-generated for
-//     postmaster copies), MIME-Version:, Content-Type: multipart/report
-//     with the boundary "QUEUEID.TIME/$myhostname", Date: and
-//     Message-Id: <NEWQUEUEID@$myhostname>;
+//   - a header: "Received: by $myhostname ($mail_name) id NEWQUEUEID;
+//     DATE" and Date: first, as on all mail Postfix's daemons post, then
+//     From: Mail Delivery System <MAILER-DAEMON@$myhostname>, Subject:,
+//     To:, Auto-Submitted: (auto-replied; auto-generated for postmaster
+//     copies), MIME-Version:, Content-Type: multipart/report with the
+//     boundary "QUEUEID.TIME/$myhostname", and Message-Id:
+//     <NEWQUEUEID@$myhostname>;
 //   - a text/plain part in UTF-8: a short explanation (not in postmaster
 //     copies) and one "<recipient>: reason" paragraph per recipient
 //     ("<r> (expanded from <o>): reason" after aliasing), wrapped at 79
@@ -136,7 +138,8 @@
 //	hash_queue_depth         levels of those subdirectories
 //	cleanup_service_name     the cleanup service reports are submitted to (cleanup),
 //	                         at private/NAME, or public/NAME as in Postfix's master.cf
-//	myhostname               in MAILER-DAEMON@, Reporting-MTA and the boundary
+//	myhostname               in MAILER-DAEMON@, Reporting-MTA, Received: and the boundary
+//	mail_name                in the report's Received: header (Postern)
 //	myorigin                 the domain given to bare notice recipients
 //	notify_classes           bounce, 2bounce and delay are bounce's (resource, software)
 //	bounce_notice_recipient  postmaster copies of bounces (postmaster)

@@ -57,6 +57,7 @@ func testConfig(layout *queue.Layout, cleanupPath string) Config {
 		Layout:              layout,
 		CleanupPaths:        []string{filepath.Join(filepath.Dir(cleanupPath), "private-cleanup"), cleanupPath},
 		MyHostname:          "mx.example.test",
+		MailName:            "Postern",
 		BounceNotice:        "postmaster@mx.example.test",
 		TwoBounceNotice:     "postmaster@mx.example.test",
 		DelayNotice:         "postmaster@mx.example.test",

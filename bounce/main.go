@@ -20,6 +20,7 @@ type Config struct {
 	// master.cf puts cleanup).
 	CleanupPaths []string
 	MyHostname   string // myhostname: MAILER-DAEMON@, Reporting-MTA, the boundary
+	MailName     string // mail_name: in the report's Received: header
 
 	// The notify_classes that concern bounce: postmaster copies of
 	// bounces (bounce), bounces of null-sender mail (2bounce, or bounce)
@@ -56,6 +57,7 @@ func ReadConfig(cfg *config.Config) (c Config, warnings []string, err error) {
 	c = Config{
 		Layout:              queue.NewLayout(queueDir, r.List("hash_queue_names"), r.Int("hash_queue_depth")),
 		MyHostname:          r.String("myhostname"),
+		MailName:            r.String("mail_name"),
 		BounceSizeLimit:     r.Size("bounce_size_limit"),
 		MaxQueueLifetime:    r.Duration("maximal_queue_lifetime"),
 		BounceQueueLifetime: r.Duration("bounce_queue_lifetime"),

@@ -202,6 +202,7 @@ func (s *server) newReport(m *message, kind reportKind, to string, rcpts []rcptS
 	r := &report{
 		kind:         kind,
 		hostname:     s.cfg.MyHostname,
+		mailName:     s.cfg.MailName,
 		to:           to,
 		date:         now,
 		loc:          s.cfg.Location,

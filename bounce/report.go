@@ -39,10 +39,12 @@ type report struct {
 	postmaster bool // a copy for the postmaster: no explanation, headers only
 	verify     bool // kindStatus for sendmail -bv: nothing was delivered
 	hostname   string
+	mailName   string    // mail_name, for Received:
 	to         string    // the report's recipient (To:)
 	date       time.Time // now: Date:, the boundary, the delay text
 	loc        *time.Location
 	messageID  string // the report's own Message-Id without <>, "" to leave it to cleanup
+	newID      string // the report's own queue ID, for Received:; "" for none
 	queueID    string // the original message's
 	sender     string // the original envelope sender, "" for the null sender
 	envID      string // DSN ENVID
@@ -137,6 +139,14 @@ func (r *report) writeTo(w io.Writer) error {
 }
 
 func (r *report) writeHead(b *strings.Builder) {
+	date := mailDate(r.date, r.loc)
+	// As Postfix's daemons do for the mail they post: a Received: header
+	// with the new queue ID, and Date:, first.
+	if r.newID != "" {
+		b.WriteString("Received: by " + r.hostname + " (" + clean(r.mailName) + ")\n")
+		b.WriteString("\tid " + r.newID + "; " + date + "\n")
+	}
+	b.WriteString("Date: " + date + "\n")
 	b.WriteString("From: Mail Delivery System <MAILER-DAEMON@" + r.hostname + ">\n")
 	b.WriteString("Subject: " + r.kind.subject(r.postmaster) + "\n")
 	b.WriteString("To: " + clean(r.to) + "\n")
@@ -153,7 +163,6 @@ func (r *report) writeHead(b *strings.Builder) {
 	b.WriteString("Content-Type: multipart/report; report-type=delivery-status;\n")
 	b.WriteString("\tboundary=\"" + r.boundary() + "\"\n")
 	b.WriteString("Content-Transfer-Encoding: 8bit\n")
-	b.WriteString("Date: " + mailDate(r.date, r.loc) + "\n")
 	if r.messageID != "" {
 		b.WriteString("Message-Id: <" + r.messageID + ">\n")
 	}

@@ -63,6 +63,23 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
+// A report starts, as every message Postfix's daemons post, with a
+// Received: header naming this host and the report's own queue ID, and
+// its Date:.
+func TestReportStartsWithReceived(t *testing.T) {
+	fx := newFixture(t, nil)
+	id := fx.queueMessage(queue.Active, envelope("alice@mx.example.test", queue.Recipient{Addr: "rej1@remote.test"}), original)
+	fx.appendLog(proto.LogBounce, queue.Active, id, smtpFailure)
+	if rep := fx.notify(proto.ReportBounce, queue.Active, id); rep.Status != nil {
+		t.Fatalf("notify: %v", rep.Status)
+	}
+	want := "Received: by mx.example.test (Postern)\n\tid NEWQID1; Sun, 22 Nov 2026 11:07:51 +0000 (UTC)\n" +
+		"Date: Sun, 22 Nov 2026 11:07:51 +0000 (UTC)\nFrom: "
+	if got := fx.cleanup.Messages()[0].Content; !strings.HasPrefix(got, want) {
+		t.Errorf("report starts\n%s\nwant\n%s", got[:min(len(got), len(want)+40)], want)
+	}
+}
+
 func TestBounceRemovesLogAndLogsNotice(t *testing.T) {
 	fx := newFixture(t, nil)
 	id := fx.queueMessage(queue.Active, envelope("alice@mx.example.test", queue.Recipient{Addr: "rej1@remote.test"}), original)

@@ -38,7 +38,8 @@ func (s *server) submit(ctx context.Context, sender, rcpt string, r *report) (st
 	if err != nil {
 		return "", err
 	}
-	r.messageID = sub.ID() + "@" + s.cfg.MyHostname
+	r.newID = sub.ID()
+	r.messageID = r.newID + "@" + s.cfg.MyHostname
 	w := bufio.NewWriterSize(sub, 32<<10)
 	err = r.writeTo(w)
 	if err == nil {
