@@ -23,6 +23,8 @@ type Config struct {
 	HashDepth      int
 	MyOrigin       string
 	Hostname       string // the system's host name, for Maildir file names
+	MyHostname     string // myhostname: the forwarded copies' Received: header
+	MailName       string // mail_name: the same
 	Grace          time.Duration
 	IdleLimit      time.Duration // how long a qmgr connection may sit idle
 

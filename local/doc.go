@@ -67,9 +67,11 @@
 //
 // Forwarding. Forwarded addresses are resubmitted through cleanup
 // (public/$cleanup_service_name) as a new message with the original
-// arrival time and a "Delivered-To: ADDRESS" header before the message
-// (prepend_delivered_header contains forward), so a loop comes back as
-// the loop of step 1. Each is logged "forwarded as NEWQID".
+// arrival time and, before the message, as in Postfix, a "Received: by
+// $myhostname ($mail_name) id QUEUEID; DATE" header and a "Delivered-To:
+// ADDRESS" header (prepend_delivered_header contains forward), so a loop
+// comes back as the loop of step 1. Each is logged "forwarded as
+// NEWQID".
 //
 // Mailbox formats. An mbox gets "From SENDER  Sun Nov 22 11:07:19 2026",
 // Return-Path: <SENDER>, X-Original-To: RECIPIENT (as received),
@@ -173,6 +175,7 @@
 //	home_mailbox                                    mailbox in the home (Maildir/ for a Maildir)
 //	local_command_shell                             shell for commands (e.g. /usr/sbin/smrsh -c)
 //	luser_relay                                     destination for unknown names
+//	mail_name                   Postern             in the forwarded copies' Received: header
 //	mail_spool_directory        /var/mail           mbox directory (ending in / for Maildirs)
 //	mailbox_command                                 command that delivers to mailboxes (no $name expansion)
 //	mailbox_command_maps                            the same, per user
@@ -181,6 +184,7 @@
 //	mailbox_transport                               transport for every mailbox delivery
 //	mailbox_transport_maps                          the same, per user
 //	max_idle                    100s                how long a qmgr connection may idle
+//	myhostname                  (system name)       in the forwarded copies' Received: header
 //	myorigin                    $myhostname         domain of bare names in lists
 //	owner_request_special       yes                 owner-NAME aliases and x-request names
 //	postern_stop_timeout        30s                 how long a stop waits for deliveries

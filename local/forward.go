@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/postern-mta/postern/internal/agent"
 	"github.com/postern-mta/postern/internal/dsn"
@@ -204,9 +205,10 @@ func (d *delivery) finishForwards(ctx context.Context) {
 	}
 }
 
-// submit sends one forwarded copy to cleanup: the message with a
-// Delivered-To header for loop detection, the original arrival time, and
-// the DSN envelope unless a list owner took over.
+// submit sends one forwarded copy to cleanup: the message with, as in
+// Postfix, a "Received: by $myhostname ($mail_name) id QUEUEID; DATE"
+// header and a Delivered-To header for loop detection, the original
+// arrival time, and the DSN envelope unless a list owner took over.
 func (d *delivery) submit(ctx context.Context, g *forwardGroup) *dsn.Status {
 	m := d.m
 	cfg := &m.a.cfg
@@ -223,10 +225,11 @@ func (d *delivery) submit(ctx context.Context, g *forwardGroup) *dsn.Status {
 	if !g.listOwned {
 		open.DSNRet, open.DSNEnvID = m.req.DSNRet, m.req.DSNEnvID
 	}
-	var content io.Reader = m.file.Content()
+	head := "Received: by " + cfg.MyHostname + " (" + cfg.MailName + ")\n\tid " + m.req.QueueID + "; " + mailDate(time.Now()) + "\n"
 	if cfg.DeliveredHeader&deliveredForward != 0 {
-		content = io.MultiReader(strings.NewReader("Delivered-To: "+strings.ToLower(g.delivered)+"\n"), content)
+		head += "Delivered-To: " + strings.ToLower(g.delivered) + "\n"
 	}
+	content := io.MultiReader(strings.NewReader(head), m.file.Content())
 	res, err := m.a.cleanup.Submit(ctx, open, content)
 	if err != nil {
 		var st *dsn.Status
@@ -237,4 +240,10 @@ func (d *delivery) submit(ctx context.Context, g *forwardGroup) *dsn.Status {
 		return agent.Status("4.3.0", "mail forwarding transaction failed")
 	}
 	return dsn.OK("2.0.0", "forwarded as %s", res.QueueID)
+}
+
+// mailDate is a date as mail headers give it: "Sun, 22 Nov 2026 11:07:51
+// +0000 (UTC)".
+func mailDate(t time.Time) string {
+	return t.Format("Mon, _2 Jan 2006 15:04:05 -0700 (MST)")
 }

@@ -98,6 +98,8 @@ func newHarness(t *testing.T) *harness {
 		HashDepth:              1,
 		MyOrigin:               hostname,
 		Hostname:               "vm",
+		MyHostname:             hostname,
+		MailName:               "Postern",
 		Grace:                  5 * time.Second,
 		IdleLimit:              time.Minute,
 		ForwardPath:            []string{"$home/.forward${recipient_delimiter}${extension}", "$home/.forward"},

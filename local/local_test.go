@@ -180,7 +180,12 @@ func TestAliasList(t *testing.T) {
 		o.Recipients[0].Orig != "list@mx.example.test" || o.Source != "local" {
 		t.Errorf("forwarded envelope %+v", o)
 	}
-	if fwd[0].Content != "Delivered-To: list@mx.example.test\n"+sampleMessage {
+	// As Postfix's: a Received: header naming the original's queue ID,
+	// then Delivered-To:.
+	received := regexp.MustCompile(`^Received: by mx\.example\.test \(Postern\)\n\tid ` + id +
+		`; [A-Z][a-z]{2}, [ \d]\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [-+]\d{4} \(\S+\)\n`)
+	rest, found := strings.CutPrefix(fwd[0].Content, received.FindString(fwd[0].Content))
+	if !found || !received.MatchString(fwd[0].Content) || rest != "Delivered-To: list@mx.example.test\n"+sampleMessage {
 		t.Errorf("forwarded content:\n%s", fwd[0].Content)
 	}
 }
@@ -317,7 +322,8 @@ func TestDotForward(t *testing.T) {
 		}
 	}
 	fwd := h.cleanup.Messages()
-	if len(fwd) != 1 || !strings.HasPrefix(fwd[0].Content, "Delivered-To: bob@mx.example.test\n") {
+	if len(fwd) != 1 || !strings.HasPrefix(fwd[0].Content, "Received: by mx.example.test (Postern)\n") ||
+		!strings.Contains(fwd[0].Content, ")\nDelivered-To: bob@mx.example.test\n") {
 		t.Errorf("forwarded: %+v", fwd)
 	}
 }

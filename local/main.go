@@ -42,6 +42,8 @@ func readConfig(c *config.Config, service string, warn func(string)) (Config, er
 		HashQueues:             r.List("hash_queue_names"),
 		HashDepth:              r.Int("hash_queue_depth"),
 		MyOrigin:               strings.ToLower(r.String("myorigin")),
+		MyHostname:             r.String("myhostname"),
+		MailName:               r.String("mail_name"),
 		Grace:                  r.Duration("postern_stop_timeout"),
 		IdleLimit:              r.Duration("max_idle"),
 		ForwardPath:            r.List("forward_path"),
