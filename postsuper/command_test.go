@@ -12,13 +12,21 @@ import (
 )
 
 // runCommand runs the postsuper command in this process (without
-// dropping privileges) against the fixture's queue.
+// dropping privileges) against the fixture's queue. Its mail log is
+// f.maillog.
 func (f *fixture) runCommand(stdin string, args ...string) (string, error) {
 	f.t.Helper()
 	dropPrivs = func(string, string) error { return nil }
 	defer func() { dropPrivs = dropPrivileges }()
 	dir := f.t.TempDir()
-	main := fmt.Sprintf("queue_directory = %s\nhash_queue_names = deferred, defer\n", f.l.Root)
+	if f.maillog == "" {
+		f.maillog = filepath.Join(dir, "maillog")
+		if err := os.WriteFile(f.maillog, nil, 0o644); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	main := fmt.Sprintf("queue_directory = %s\nhash_queue_names = deferred, defer\nmaillog_file = %s\nmaillog_file_prefixes = %s\n",
+		f.l.Root, f.maillog, filepath.Dir(f.maillog))
 	if err := os.WriteFile(filepath.Join(dir, "main.cf"), []byte(main), 0o644); err != nil {
 		f.t.Fatal(err)
 	}
@@ -54,6 +62,30 @@ func TestCommandFlags(t *testing.T) {
 	// No operation: -s and -p.
 	if out, err := f.runCommand(""); err != nil || out != "" {
 		t.Errorf("no options: %v, %q", err, out)
+	}
+}
+
+// As Postfix's, postsuper's lines also go to the mail log (maillog_file
+// here, else syslog), so that a deletion is on record beside the
+// daemons' lines about the message.
+func TestCommandLogsToMailLog(t *testing.T) {
+	f := newFixture(t)
+	a := f.add(queue.Deferred, "a@remote.test")
+	if _, err := f.runCommand("", "-d", a, "-d", "bogus/id"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(f.maillog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"postern/postsuper[" + fmt.Sprint(os.Getpid()) + "]: " + a + ": removed\n",
+		"postern/postsuper[" + fmt.Sprint(os.Getpid()) + "]: warning: invalid mail queue id: bogus/id\n",
+		"postern/postsuper[" + fmt.Sprint(os.Getpid()) + "]: Deleted: 1 message\n",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("mail log lacks %q:\n%s", want, b)
+		}
 	}
 }
 

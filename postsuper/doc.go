@@ -77,6 +77,14 @@
 // not an error. The exit status is 0 unless a fatal error occurred
 // ("postsuper: fatal: …", exit status 1).
 //
+// As in Postfix, the same lines also go to the mail log, so that a
+// deletion is on record beside the daemons' lines about the message:
+// "postern/postsuper[PID]: ID: removed", "… Deleted: 1 message". The log
+// is maillog_file when it is set (and lies under maillog_file_prefixes),
+// opened for appending before privileges are dropped, else syslog through
+// /dev/log; when neither can be opened, the lines go to standard error
+// only.
+//
 // # Running while Postern runs
 //
 // Every operation is a rename or a removal of one file, which the daemons
@@ -121,6 +129,9 @@
 //	setgid_group           checked to exist, as by the daemons
 //	cleanup_service_name   the cleanup service -r resubmits to
 //	pickup_service_name    pickup, woken after a requeue into maildrop
+//	maillog_file           the mail log postsuper also writes to (empty: syslog)
+//	maillog_file_prefixes  where maillog_file may be
+//	syslog_name            the name in its lines (postern)
 //
 // # Files
 //

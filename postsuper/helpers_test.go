@@ -22,6 +22,8 @@ type fixture struct {
 	cfg Config
 	out bytes.Buffer
 	now time.Time
+	// maillog is the mail log runCommand gives the command.
+	maillog string
 }
 
 func newFixture(t *testing.T) *fixture {

@@ -50,9 +50,23 @@ func Command() *cobra.Command {
 			if configDir != "" && !filepath.IsAbs(configDir) {
 				return fatal(errors.New("-c requires absolute pathname"))
 			}
-			cfg, owner, group, err := loadConfig(config.ResolveDir(configDir))
+			cfg, owner, group, logTo, err := loadConfig(config.ResolveDir(configDir))
 			if err != nil {
 				return fatal(err)
+			}
+			// Opened before privileges are dropped: the mail log is
+			// root's.
+			var closeLog func()
+			cfg.Log, closeLog = openMailLog(logTo.file, logTo.prefixes, logTo.syslogName)
+			defer closeLog()
+			fatal = func(err error) error {
+				if !errors.Is(err, errFatal) {
+					fmt.Fprintf(stderr, "postsuper: fatal: %v\n", err)
+					if cfg.Log != nil {
+						cfg.Log.Error("fatal: %v", err)
+					}
+				}
+				return reported{}
 			}
 			if err := checkUser(os.Getuid(), owner, cfg.Layout.Root); err != nil {
 				return fatal(err)
@@ -93,12 +107,20 @@ func Command() *cobra.Command {
 	return cmd
 }
 
-// loadConfig reads main.cf into a Config, with mail_owner and
-// setgid_group.
-func loadConfig(dir string) (Config, string, string, error) {
+// logSettings say where the mail log is: maillog_file,
+// maillog_file_prefixes, syslog_name.
+type logSettings struct {
+	file       string
+	prefixes   []string
+	syslogName string
+}
+
+// loadConfig reads main.cf into a Config, with mail_owner, setgid_group
+// and the mail log's settings.
+func loadConfig(dir string) (Config, string, string, logSettings, error) {
 	cfg, err := config.Load(dir)
 	if err != nil {
-		return Config{}, "", "", err
+		return Config{}, "", "", logSettings{}, err
 	}
 	r := cfg.Reader()
 	qdir := r.String("queue_directory")
@@ -108,13 +130,14 @@ func loadConfig(dir string) (Config, string, string, error) {
 		PickupPath:  proto.PublicPath(qdir, r.String("pickup_service_name")),
 	}
 	owner, group := r.String("mail_owner"), r.String("setgid_group")
+	logTo := logSettings{file: r.String("maillog_file"), prefixes: r.List("maillog_file_prefixes"), syslogName: r.String("syslog_name")}
 	if err := r.Err(); err != nil {
-		return Config{}, "", "", err
+		return Config{}, "", "", logSettings{}, err
 	}
 	if !filepath.IsAbs(qdir) {
-		return Config{}, "", "", fmt.Errorf("%s: queue_directory must be an absolute path: %q", cfg.File(), qdir)
+		return Config{}, "", "", logSettings{}, fmt.Errorf("%s: queue_directory must be an absolute path: %q", cfg.File(), qdir)
 	}
-	return c, owner, group, nil
+	return c, owner, group, logTo, nil
 }
 
 // checkUser lets root and the mail owner in; in development mode, where

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/proto"
 	"github.com/postern-mta/postern/queue"
 )
@@ -19,6 +20,8 @@ type Config struct {
 	Layout      *queue.Layout // queue_directory, hash_queue_names, hash_queue_depth
 	CleanupPath string        // private/$cleanup_service_name: where -r resubmits
 	PickupPath  string        // public/$pickup_service_name: nudged after a requeue into maildrop
+	// Log, when set, also gets every line printed (the mail log).
+	Log *maillog.Logger
 }
 
 // Request is one run's operations. Each ID list holds queue IDs, "ALL"
@@ -82,10 +85,16 @@ func New(cfg Config, out io.Writer, verbose int) *Super {
 
 func (s *Super) infof(format string, args ...any) {
 	fmt.Fprintf(s.out, "postsuper: "+format+"\n", args...)
+	if s.cfg.Log != nil {
+		s.cfg.Log.Info(format, args...)
+	}
 }
 
 func (s *Super) warnf(format string, args ...any) {
 	fmt.Fprintf(s.out, "postsuper: warning: "+format+"\n", args...)
+	if s.cfg.Log != nil {
+		s.cfg.Log.Warning(format, args...)
+	}
 }
 
 func (s *Super) verbosef(format string, args ...any) {
