@@ -10,12 +10,15 @@
 // 4 KB, fsync, rename, fsync the directory) with one writer and with as
 // many writers as sessions, the ratio of the two, p50/p99 of the time from
 // the end of DATA to the 250 reply (and, for the accept benchmark, the p99
-// of one raw create with as many writers: the disk's own tail), and the
-// CPU time all Postern processes spent per message.
+// of one raw create with as many writers: the disk's own tail), the
+// CPU time all Postern processes spent per message, and the CPU time of
+// the benchmark's own process per message (client-cpu-ms/msg; with the
+// relay's sink, harness-cpu-ms/msg): what the load client and the sink
+// take from the same two processors. The load client is a lean one (see
+// client_test.go), so that it takes little.
 package load
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,10 +27,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
-
-	"github.com/emersion/go-smtp"
 
 	"github.com/postern-mta/postern/internal/mtatest"
 )
@@ -37,15 +39,23 @@ const (
 	messageSize = 4096
 )
 
-func message(i int) []byte {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "From: load@client.test\r\nTo: sink@remote.test\r\nSubject: load %d\r\nMessage-ID: <load.%d@client.test>\r\n\r\n", i, i)
-	line := strings.Repeat("x", 70) + "\r\n"
-	for b.Len() < messageSize {
-		b.WriteString(line)
+// appendMessage appends message i: a 4 KB message whose lines never
+// start with a dot.
+func appendMessage(b []byte, i int) []byte {
+	start := len(b)
+	n := strconv.Itoa(i)
+	b = append(b, "From: load@client.test\r\nTo: sink@remote.test\r\nSubject: load "...)
+	b = append(b, n...)
+	b = append(b, "\r\nMessage-ID: <load."...)
+	b = append(b, n...)
+	b = append(b, "@client.test>\r\n\r\n"...)
+	for len(b)-start < messageSize {
+		b = append(b, bodyLine...)
 	}
-	return b.Bytes()
+	return b
 }
+
+var bodyLine = strings.Repeat("x", 70) + "\r\n"
 
 // queueEmpty looks at the queue directories themselves, so that waiting
 // costs the instance nothing (postqueue would make showq work).
@@ -63,50 +73,6 @@ func queueEmpty(in *mtatest.Instance) bool {
 		}
 	}
 	return true
-}
-
-// rawRate measures the disk's durable create rate in dir with the given
-// number of writers: messages per second, and the 99th percentile of one
-// create's time in milliseconds (what the disk alone gives the p99 of
-// end of DATA → 250).
-func rawRate(b *testing.B, dir string, writers int, d time.Duration) (rate, p99 float64) {
-	b.Helper()
-	data := bytes.Repeat([]byte("y"), messageSize)
-	deadline := time.Now().Add(d)
-	lat := make([][]time.Duration, writers)
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; time.Now().Before(deadline); i++ {
-				start := time.Now()
-				tmp := filepath.Join(dir, fmt.Sprintf("t%d.%d", w, i))
-				f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				f.Write(data)
-				f.Sync()
-				f.Close()
-				final := filepath.Join(dir, fmt.Sprintf("f%d.%d", w, i))
-				os.Rename(tmp, final)
-				df, _ := os.Open(dir)
-				df.Sync()
-				df.Close()
-				lat[w] = append(lat[w], time.Since(start))
-				os.Remove(final)
-			}
-		}()
-	}
-	wg.Wait()
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	return float64(len(all)) / d.Seconds(), percentile(all, 0.99)
 }
 
 // cpuTicks sums user+system clock ticks of master and its children.
@@ -177,6 +143,19 @@ func reportCPU(b *testing.B, before, after map[string]int64, msgs int) {
 
 const ticksPerSecond = 100 // USER_HZ on Linux
 
+// selfCPU is the CPU time the benchmark's own process has used: the load
+// client (and the sink, when there is one), which share the machine with
+// the instance measured.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
 // send runs sessions concurrent SMTP sessions that send total messages,
 // and returns the end-of-DATA→250 latencies.
 func send(b *testing.B, addr string, conc, total int) []time.Duration {
@@ -188,43 +167,24 @@ func send(b *testing.B, addr string, conc, total int) []time.Duration {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := smtp.Dial(addr)
+			c, err := dialLoad(addr)
 			if err != nil {
 				b.Error(err)
 				return
 			}
-			defer c.Close()
-			if err := c.Hello("client.test"); err != nil {
-				b.Error(err)
-				return
-			}
+			defer c.close()
 			for {
 				i := int(next.Add(1))
 				if i > total {
-					break
-				}
-				if err := c.Mail("load@client.test", nil); err != nil {
-					b.Error(err)
 					return
 				}
-				if err := c.Rcpt("sink@remote.test", nil); err != nil {
-					b.Error(err)
-					return
-				}
-				w, err := c.Data()
+				d, err := c.send(i)
 				if err != nil {
 					b.Error(err)
 					return
 				}
-				w.Write(message(i))
-				start := time.Now()
-				if err := w.Close(); err != nil {
-					b.Error(err)
-					return
-				}
-				lat[s] = append(lat[s], time.Since(start))
+				lat[s] = append(lat[s], d)
 			}
-			c.Quit()
 		}()
 	}
 	wg.Wait()
@@ -276,12 +236,14 @@ func BenchmarkAccept(b *testing.B) {
 			total := max(b.N, 200*conc)
 			by0 := cpuByDaemon(b, in)
 			cpu0 := cpuTicks(b, in)
+			self0 := selfCPU()
 			start := time.Now()
 			lat := send(b, in.SMTPAddr, conc, total)
 			elapsed := time.Since(start)
 			mtatest.WaitFor(b, time.Minute, "an empty queue", func() bool { return queueEmpty(in) })
 			cpu := float64(cpuTicks(b, in)-cpu0) / ticksPerSecond
 			reportCPU(b, by0, cpuByDaemon(b, in), len(lat))
+			b.ReportMetric(ms(selfCPU()-self0)/float64(len(lat)), "client-cpu-ms/msg")
 			rate := float64(len(lat)) / elapsed.Seconds()
 			b.ReportMetric(rate, "msgs/s")
 			b.ReportMetric(raw1, "raw1/s")
@@ -307,6 +269,7 @@ func BenchmarkRelay(b *testing.B) {
 	total := max(b.N, 4000)
 	by0 := cpuByDaemon(b, in)
 	cpu0 := cpuTicks(b, in)
+	self0 := selfCPU()
 	start := time.Now()
 	lat := send(b, in.SMTPAddr, sessions, total)
 	mtatest.WaitFor(b, 5*time.Minute, "every message at the sink", func() bool { return sink.Count() >= total })
@@ -314,6 +277,7 @@ func BenchmarkRelay(b *testing.B) {
 	mtatest.WaitFor(b, time.Minute, "an empty queue", func() bool { return queueEmpty(in) })
 	cpu := float64(cpuTicks(b, in)-cpu0) / ticksPerSecond
 	reportCPU(b, by0, cpuByDaemon(b, in), total)
+	b.ReportMetric(ms(selfCPU()-self0)/float64(total), "harness-cpu-ms/msg")
 	rate := float64(sink.Count()) / elapsed.Seconds()
 	b.ReportMetric(rate, "msgs/s")
 	b.ReportMetric(raw, "rawN/s")
