@@ -65,7 +65,7 @@ func TestMboxSizeLimitTruncates(t *testing.T) {
 		t.Fatal(out.Status)
 	}
 	out := mbox(t, r, nil, p, strings.Repeat("b", 70000))
-	if out.Status == nil || out.Status.Enhanced != "5.2.2" || !strings.Contains(out.Status.Text, "error writing message: file too large") {
+	if out.Status == nil || out.Status.Enhanced != "5.2.2" || !strings.Contains(out.Status.Text, "error writing message: File too large") {
 		t.Errorf("over the limit: %v", out.Status)
 	}
 	if b, _ := os.ReadFile(path); string(b) != strings.Repeat("a", 60) {
@@ -86,7 +86,7 @@ func TestMboxBusyLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := mbox(t, r, nil, MboxParams{Path: path, Locking: Locking{Fcntl: true, Attempts: 2, Delay: 10 * time.Millisecond}}, "x\n")
-	if out.Status == nil || out.Status.Enhanced != "4.2.0" || out.Status.Text != "unable to lock for exclusive access: resource temporarily unavailable" {
+	if out.Status == nil || out.Status.Enhanced != "4.2.0" || out.Status.Text != "unable to lock for exclusive access: Resource temporarily unavailable" {
 		t.Errorf("busy lock: %v", out.Status)
 	}
 	// A dot-lock held by someone else is waited for; a stale one removed.
@@ -129,7 +129,7 @@ func TestMboxRefusals(t *testing.T) {
 	if out := mbox(t, r, nil, MboxParams{Path: "/dev/null", File: true, Locking: fastLocks(), DotlockMayFail: true}, "x\n"); out.Status != nil {
 		t.Errorf("/dev/null: %v", out.Status)
 	}
-	if out := mbox(t, r, nil, MboxParams{Path: filepath.Join(dir, "missing")}, "x\n"); out.Status == nil || !strings.Contains(out.Status.Text, "no such file") {
+	if out := mbox(t, r, nil, MboxParams{Path: filepath.Join(dir, "missing")}, "x\n"); out.Status == nil || !strings.Contains(out.Status.Text, "No such file or directory") {
 		t.Errorf("missing mailbox without Create: %v", out.Status)
 	}
 }
@@ -253,7 +253,7 @@ func TestMaildirAsUser(t *testing.T) {
 	// A Maildir the user cannot write bounces, with advice in the log.
 	locked := sharedDir(t, 0o755)
 	out, _ = DeliverMaildir(context.Background(), r, cred, MaildirParams{Dir: locked + "/Maildir/", Hostname: "vm"}, strings.NewReader("x\n"), 10*time.Second)
-	if out.Status == nil || out.Status.Enhanced != "5.2.0" || !strings.Contains(out.Status.Text, "permission denied") || len(out.Warnings) != 2 {
+	if out.Status == nil || out.Status.Enhanced != "5.2.0" || !strings.Contains(out.Status.Text, "Permission denied") || len(out.Warnings) != 2 {
 		t.Errorf("unwritable Maildir: %+v", out)
 	}
 }

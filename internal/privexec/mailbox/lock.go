@@ -167,5 +167,15 @@ func errText(err error) string {
 	if errors.As(err, &se) {
 		err = se.Err
 	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		// As strerror(3) words it, and Postfix's reasons show it
+		// ("File too large"): administrators grep for these.
+		s := errno.Error()
+		if s != "" {
+			s = strings.ToUpper(s[:1]) + s[1:]
+		}
+		return s
+	}
 	return err.Error()
 }
