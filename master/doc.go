@@ -38,7 +38,11 @@
 //
 // and waits service_throttle_time before trying again. At "postfix start"
 // such a failure aborts the start with the child's last log line as the
-// reason.
+// reason, unless the daemon is a delivery agent (local, virtual, smtp,
+// lmtp, pipe, spawn, discard, error): then only that service is
+// throttled, as in Postfix, and its mail waits in the queue, so that one
+// bad transport (a pipe service with user=root, say) does not keep the
+// whole mail system down after a reboot.
 //
 // Services whose commands Postfix has but Postern does its own way
 // (trivial-rewrite, tlsmgr, scache, proxymap, postlogd, …) or lacks are

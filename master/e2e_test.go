@@ -353,6 +353,21 @@ func TestBadStartup(t *testing.T) {
 	}
 }
 
+// A delivery agent that cannot start does not stop "postfix start", as in
+// Postfix: it is throttled, and the rest of the mail system runs.
+func TestBadDeliveryAgentStartup(t *testing.T) {
+	in := mtatest.New(t)
+	in.SetMasterCF(in.MasterCF() + "rootpipe unix - n n - - pipe\n  flags=R user=root argv=/bin/cat\n")
+	in.Start()
+	in.WaitLog(`warning: pipe: bad command startup -- throttling`, 10*time.Second)
+	if res := in.Run("postfix", "status"); res.Exit != 0 {
+		t.Fatalf("postfix status: exit %d, %q", res.Exit, res.Stderr)
+	}
+	if b, err := banner(in.SMTPAddr); err != nil || !strings.HasPrefix(b, "220 ") {
+		t.Fatalf("banner %q, %v", b, err)
+	}
+}
+
 // The daemons on the mail's path run with the GODEBUG setting that keeps
 // the runtime's sysmon from polling every 20µs, and with a timer slack of
 // 1ms (master/runtime.go); the others with neither.

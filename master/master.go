@@ -52,6 +52,9 @@ type running struct {
 	ticker    *time.Ticker
 	tickStop  chan struct{}
 	removed   bool
+	// startFailed marks a delivery agent that died before it was ready
+	// while master was starting: the start goes on without it.
+	startFailed bool
 	// watch, while set, is the poller waiting for a client to start an
 	// on-demand service; closing it stops the poller.
 	watch chan struct{}
@@ -62,6 +65,17 @@ type running struct {
 // service without a wakeup timer. Services with one (pickup, qmgr) always
 // run.
 func (r *running) onDemand() bool { return r.svc.Wakeup <= 0 }
+
+// deliveryAgents are the daemons qmgr hands mail to (and spawn, which
+// serves policy clients). One of them that cannot start leaves only its
+// own mail waiting in the queue, so it does not stop "postfix start", as
+// in Postfix: a pipe service with a bad user= must not keep the whole
+// mail system down after a reboot. Any other daemon that cannot start
+// fails the start, with its reason.
+var deliveryAgents = map[string]bool{
+	"local": true, "virtual": true, "smtp": true, "lmtp": true, "pipe": true,
+	"spawn": true, "discard": true, "error": true,
+}
 
 // demandEvent says a client is waiting on an on-demand service's listener.
 type demandEvent struct {
@@ -140,7 +154,7 @@ func (m *Master) run() error {
 
 func (m *Master) allReady() bool {
 	for _, r := range m.running {
-		if r.cur == nil || !r.cur.ready {
+		if (r.cur == nil || !r.cur.ready) && !r.startFailed {
 			return false
 		}
 	}
@@ -170,6 +184,7 @@ func (m *Master) handle(ev any, starting bool) error {
 		r := c.run
 		if c == r.cur {
 			r.failures = 0
+			r.startFailed = false
 			// The new generation serves: the old ones may go.
 			for _, old := range r.draining {
 				if !old.stopped {
@@ -203,7 +218,7 @@ func (m *Master) handle(ev any, starting bool) error {
 		how := describeExit(ev.state)
 		m.log.Warning("process %s pid %d %s", r.svc.daemon, c.pid, how)
 		if !c.ready {
-			if starting {
+			if starting && !deliveryAgents[r.svc.daemon] {
 				why := m.lastLog(c)
 				if why == "" {
 					why = how
@@ -211,6 +226,7 @@ func (m *Master) handle(ev any, starting bool) error {
 				return fmt.Errorf("%w: %s: %s", errStartup, r.svc, why)
 			}
 			m.log.Warning("%s: bad command startup -- throttling", r.svc.daemon)
+			r.startFailed = starting
 			m.scheduleRestart(r, m.cfg.ThrottleTime)
 			return nil
 		}
