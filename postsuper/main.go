@@ -14,6 +14,7 @@ import (
 
 	"github.com/postern-mta/postern/internal/config"
 	"github.com/postern-mta/postern/internal/ident"
+	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/proto"
 	"github.com/postern-mta/postern/queue"
 )
@@ -57,13 +58,13 @@ func Command() *cobra.Command {
 			// Opened before privileges are dropped: the mail log is
 			// root's.
 			var closeLog func()
-			cfg.Log, closeLog = openMailLog(logTo.file, logTo.prefixes, logTo.syslogName)
+			cfg.Log, closeLog = maillog.OpenForCommand(logTo.file, logTo.prefixes, logTo.syslogName, "postsuper")
 			defer closeLog()
 			fatal = func(err error) error {
 				if !errors.Is(err, errFatal) {
 					fmt.Fprintf(stderr, "postsuper: fatal: %v\n", err)
 					if cfg.Log != nil {
-						cfg.Log.Error("fatal: %v", err)
+						cfg.Log.FatalLine("%v", err)
 					}
 				}
 				return reported{}

@@ -72,6 +72,12 @@
 // message_size_limit or without recipients is not queued: postdrop is
 // stopped and removes its file.
 //
+// Once main.cf is read, the warnings and fatal errors also go to the mail
+// log, as "postern/sendmail[PID]: fatal: …" lines, as Postfix's sendmail
+// logs them: to maillog_file when it is set and the user may append to it,
+// else to syslog (/dev/log). The smtpd that -bs runs logs there too rather
+// than on the user's terminal (standard error when neither can be opened).
+//
 // # Security
 //
 // sendmail is not set-id: it runs as its caller and gets its privilege to
@@ -93,6 +99,8 @@
 //	                            they are not next to this program)
 //	default_verp_delimiters, verp_delimiter_filter   for -XV
 //	myorigin                    (cleanup completes bare names with it)
+//	maillog_file, maillog_file_prefixes, syslog_name   where warnings
+//	                            and fatal errors are logged
 //
 // # Files
 //

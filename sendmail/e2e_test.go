@@ -145,11 +145,17 @@ func TestSendmailMasterStopped(t *testing.T) {
 // sendmail -bs speaks SMTP on its standard input and output.
 func sendmailBS(t *testing.T, in *mtatest.Instance, sink *mtatest.Sink) {
 	before := sink.Count()
-	session := "EHLO client.example.test\r\nMAIL FROM:<alice@remote.test>\r\nRCPT TO:<bob@remote.test>\r\nDATA\r\nSubject: bs\r\n\r\nbody\r\n.\r\nQUIT\r\n"
+	session := "EHLO client.example.test\r\nMAIL FROM:<alice@remote.test>\r\nRCPT TO:<bob@remote.test>\r\nDATA\r\nSubject: bs\r\n\r\nbody\r\n.\r\nNOOP\r\nNOOP\r\nQUIT\r\n"
 	res := in.RunInput(session, "sendmail", "-bs")
 	if res.Exit != 0 || !strings.Contains(res.Stdout, "250 2.0.0 Ok") || !strings.Contains(res.Stdout, "221 2.0.0") {
 		t.Fatalf("sendmail -bs: exit %d\nstdout:\n%s\nstderr:\n%s", res.Exit, res.Stdout, res.Stderr)
 	}
+	// The smtpd it runs logs to the mail log, not to the user's terminal
+	// (the two NOOPs tell its disconnect line from other sessions').
+	if strings.Contains(res.Stderr, "smtpd[") {
+		t.Errorf("sendmail -bs wrote log lines to standard error:\n%s", res.Stderr)
+	}
+	in.WaitLog(`postern/smtpd\[\d+\]: disconnect from \S+ ehlo=1 mail=1 rcpt=1 data=1 noop=2 quit=1 commands=7`, 5*time.Second)
 	msgs := waitMessages(t, sink, before+1)
 	if m := msgs[len(msgs)-1]; header(string(m.Data), "Subject") != "bs" || m.From != "alice@remote.test" {
 		t.Errorf("got %+v", m)
@@ -166,6 +172,9 @@ func TestSendmailFatal(t *testing.T) {
 	if r := in.Run("postfix", "check"); r.Exit != 0 {
 		t.Fatalf("postfix check: %s", r.Stderr)
 	}
+	if err := os.WriteFile(in.LogFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args  []string
 		stdin string
@@ -181,6 +190,9 @@ func TestSendmailFatal(t *testing.T) {
 			t.Errorf("sendmail %q: exit %d, stderr %q; want 75, %q", tc.args, res.Exit, res.Stderr, tc.want)
 		}
 	}
+	// As Postfix's sendmail, it logs its fatal errors to the mail log too
+	// (master, not running here, would have made the file).
+	in.WaitLog(`postern/sendmail\[\d+\]: fatal: Recipient addresses must be specified on the command line or via the -t option`, 5*time.Second)
 	entries, _ := os.ReadDir(filepath.Join(in.QueueDir, queue.Maildrop))
 	if len(entries) != 0 {
 		t.Errorf("maildrop not empty: %v", entries)

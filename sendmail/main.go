@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/maillog"
 )
 
 // exitTempFail is EX_TEMPFAIL, the status of every failure, as with
@@ -31,6 +32,11 @@ type Config struct {
 	VERPFilter        string
 	MyOrigin          string
 	ConfigDirExplicit bool // -C was given: children get it too
+	// Where the mail log is (maillog_file, maillog_file_prefixes,
+	// syslog_name): sendmail's warnings and fatal errors go there too.
+	MaillogFile     string
+	MaillogPrefixes []string
+	SyslogName      string
 }
 
 // Main runs sendmail with args (without the program name) and returns
@@ -59,6 +65,20 @@ func Main(args []string) int {
 	cfg, err := loadConfig(o.configDir)
 	if err != nil {
 		return fail(err)
+	}
+	// From here on, what sendmail reports is also in the mail log when it
+	// can write there (syslog, or a maillog_file open to it), as
+	// Postfix's sendmail logs its warnings and fatal errors.
+	if l, closeLog := maillog.OpenForCommand(cfg.MaillogFile, cfg.MaillogPrefixes, cfg.SyslogName, "sendmail"); l != nil {
+		defer closeLog()
+		for _, w := range o.warnings {
+			l.Warning("%s", w)
+		}
+		fail = func(err error) int {
+			fmt.Fprintf(os.Stderr, "%s: fatal: %v\n", prog, err)
+			l.FatalLine("%v", err)
+			return exitTempFail
+		}
 	}
 	if o.qtime != "" && o.mode != modeDaemon {
 		return 0 // -qNNm: run the queue every NN minutes; Postern's qmgr does
@@ -168,6 +188,9 @@ func loadConfig(flag string) (*Config, error) {
 		VERPDelimiters:    r.String("default_verp_delimiters"),
 		VERPFilter:        r.String("verp_delimiter_filter"),
 		MyOrigin:          r.String("myorigin"),
+		MaillogFile:       r.String("maillog_file"),
+		MaillogPrefixes:   r.List("maillog_file_prefixes"),
+		SyslogName:        r.String("syslog_name"),
 	}
 	if err := r.Err(); err != nil {
 		return nil, err

@@ -174,6 +174,15 @@ func setup(command string, args []string) (*Env, error) {
 	}
 	r := cfg.Reader()
 	env.Log = maillog.New(os.Stderr, r.String("syslog_name"), command, os.Getpid())
+	if os.Getenv(EnvBuild) == "" {
+		// Run outside master (smtpd -S for sendmail -bs): its lines go
+		// to the mail log when it can be opened, not to the user's
+		// terminal, as Postfix's do; else to standard error as before.
+		// The log closes when the process exits.
+		if l, _ := maillog.OpenForCommand(r.String("maillog_file"), r.List("maillog_file_prefixes"), r.String("syslog_name"), command); l != nil {
+			env.Log = l
+		}
+	}
 	env.MaxIdle = r.Duration("max_idle")
 	env.OnDemand = os.Getenv(EnvOnDemand) == "1"
 	if err := r.Err(); err != nil {

@@ -159,6 +159,14 @@ func (l *Logger) Warning(format string, args ...any) { l.line("warning: ", forma
 // Error logs a problem that failed one operation.
 func (l *Logger) Error(format string, args ...any) { l.line("error: ", format, args) }
 
+// FatalLine logs a fatal error of a command that exits on its own, with
+// its own status (sendmail's 75, postsuper's 1): "fatal: …", as Postfix's
+// commands log it.
+func (l *Logger) FatalLine(format string, args ...any) {
+	l.line("fatal: ", format, args)
+	l.Flush()
+}
+
 // Fatal logs a broken environment and exits with status 1.
 func (l *Logger) Fatal(format string, args ...any) {
 	l.line("fatal: ", format, args)

@@ -1,0 +1,43 @@
+package maillog
+
+import (
+	"net"
+	"os"
+	"strings"
+)
+
+// OpenForCommand opens the mail log for a command that runs outside
+// master (postsuper, sendmail, a daemon run by sendmail -bs), so that what
+// it reports is on record beside the daemons' lines, as Postfix's commands
+// log to syslog as well as to standard error: maillog_file when it is set
+// and lies under one of maillog_file_prefixes (as master requires), else
+// syslog at /dev/log. It returns nil when neither can be opened, which is
+// usual for a user's command when the log is root's file; the command
+// still reports on standard error. Lines are "syslog_name/program[PID]: …".
+// The function it returns closes the log.
+func OpenForCommand(file string, prefixes []string, syslogName, program string) (*Logger, func()) {
+	var direct *Direct
+	var closer func() error
+	if file != "" {
+		ok := false
+		for _, p := range prefixes {
+			ok = ok || strings.HasPrefix(file, p)
+		}
+		if !ok {
+			return nil, func() {}
+		}
+		f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return nil, func() {}
+		}
+		host, _ := os.Hostname()
+		direct, closer = NewDirect(f, host, false), f.Close
+	} else {
+		c, err := net.Dial("unixgram", "/dev/log")
+		if err != nil {
+			return nil, func() {}
+		}
+		direct, closer = NewDirect(c, "", true), c.Close
+	}
+	return New(direct, syslogName, program, os.Getpid()), func() { closer() } //nolint:errcheck // nothing to do about it
+}
