@@ -63,6 +63,8 @@
 //	pickup_service_name            pickup's socket, for the wake-up
 //	alternate_config_directories   other configuration directories allowed
 //	multi_instance_directories     (read from the default main.cf)
+//	maillog_file, maillog_file_prefixes, syslog_name   where fatal errors
+//	                               are logged too (else syslog)
 //
 // # Files
 //

@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/maps"
 	"github.com/postern-mta/postern/internal/proto"
 	"github.com/postern-mta/postern/queue"
@@ -42,6 +43,10 @@ type Config struct {
 	MessageSizeLimit int64
 	SubmitUsers      []string // authorized_submit_users
 	PickupService    string
+	// Where the mail log is: postdrop's fatal errors go there too.
+	MaillogFile     string
+	MaillogPrefixes []string
+	SyslogName      string
 }
 
 // Main runs postdrop with args and returns the exit status. Its
@@ -64,7 +69,7 @@ func Main(args []string) int {
 // caller's: then it must not trust the caller's choice of configuration.
 func setgid() bool { return os.Getegid() != os.Getgid() }
 
-func run(args []string, mailConfig string, in io.Reader, out io.Writer) error {
+func run(args []string, mailConfig string, in io.Reader, out io.Writer) (err error) {
 	dirFlag, err := parseArgs(args)
 	if err != nil {
 		return err
@@ -81,6 +86,16 @@ func run(args []string, mailConfig string, in io.Reader, out io.Writer) error {
 	cfg, err := readConfig(dir)
 	if err != nil {
 		return err
+	}
+	// Its fatal errors also go to the mail log when postdrop may write
+	// there, as Postfix's postdrop logs them.
+	if log, closeLog := maillog.OpenForCommand(cfg.MaillogFile, cfg.MaillogPrefixes, cfg.SyslogName, "postdrop"); log != nil {
+		defer closeLog()
+		defer func() {
+			if err != nil {
+				log.FatalLine("%v", err)
+			}
+		}()
 	}
 	uid := os.Getuid()
 	name := strconv.Itoa(uid)
@@ -172,6 +187,9 @@ func readConfig(dir string) (*Config, error) {
 		MessageSizeLimit: r.Size("message_size_limit"),
 		SubmitUsers:      r.List("authorized_submit_users"),
 		PickupService:    r.String("pickup_service_name"),
+		MaillogFile:      r.String("maillog_file"),
+		MaillogPrefixes:  r.List("maillog_file_prefixes"),
+		SyslogName:       r.String("syslog_name"),
 	}
 	return cfg, r.Err()
 }

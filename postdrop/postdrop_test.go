@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -218,5 +219,27 @@ func TestTrustedDir(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), "untrusted configuration directory name") {
 			t.Errorf("%s: %v", dir, err)
 		}
+	}
+}
+
+// A refusal is a fatal error on standard error (Main) and, as Postfix's
+// postdrop logs it, a line in the mail log.
+func TestFatalErrorLogged(t *testing.T) {
+	dir := t.TempDir()
+	logFile := filepath.Join(dir, "maillog")
+	if err := os.WriteFile(logFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mainCF := "queue_directory = " + dir + "\nmaillog_file = " + logFile + "\nmaillog_file_prefixes = " + dir + "\nauthorized_submit_users = !static:anyone\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.cf"), []byte(mainCF), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := run(nil, dir, strings.NewReader(""), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "is not allowed to submit mail") {
+		t.Fatalf("run: %v, want a refusal", err)
+	}
+	b, _ := os.ReadFile(logFile)
+	if !regexp.MustCompile(`postdrop\[\d+\]: fatal: User \S+ is not allowed to submit mail\n`).Match(b) {
+		t.Errorf("mail log %q has no fatal line", b)
 	}
 }
