@@ -32,6 +32,12 @@ type Config struct {
 	// ImportEnv (import_environment) is what survives of the
 	// environment of an unprivileged caller.
 	ImportEnv []string
+
+	// Where the mail log is (maillog_file, maillog_file_prefixes,
+	// syslog_name): warnings and fatal errors go there too.
+	MaillogFile     string
+	MaillogPrefixes []string
+	SyslogName      string
 }
 
 // ReadConfig reads postqueue's parameters.
@@ -50,6 +56,9 @@ func ReadConfig(cfg *config.Config) (Config, error) {
 		FlushUsers:       r.List("authorized_flush_users"),
 		FastFlushDomains: r.List("fast_flush_domains"),
 		ImportEnv:        r.List("import_environment"),
+		MaillogFile:      r.String("maillog_file"),
+		MaillogPrefixes:  r.List("maillog_file_prefixes"),
+		SyslogName:       r.String("syslog_name"),
 	}
 	for _, p := range r.List("parent_domain_matches_subdomains") {
 		if p == "fast_flush_domains" {

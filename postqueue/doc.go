@@ -87,6 +87,8 @@
 //	import_environment                what survives of the caller's environment
 //	alternate_config_directories, multi_instance_directories
 //	                                  configuration directories a set-group-ID postqueue accepts
+//	maillog_file, maillog_file_prefixes, syslog_name
+//	                                  where warnings and fatal errors are logged too (else syslog)
 //
 // The access lists are match lists of login names, tables
 // (static:anyone matches everyone) and !negations.

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/maillog"
 )
 
 // Exit statuses (sysexits.h), as Postfix's postqueue uses them.
@@ -160,11 +161,16 @@ type prog struct {
 	restore        bool     // put back what import_environment names
 	opts           options
 	cfg            Config
-	mu             sync.Mutex // warnings may come from several goroutines
+	mu             sync.Mutex      // warnings may come from several goroutines
+	log            *maillog.Logger // the mail log, when postqueue may write there
+	closeLog       func()
 }
 
 func (p *prog) main(args []string) int {
 	err := p.run(args)
+	if p.closeLog != nil {
+		defer p.closeLog()
+	}
 	if err == nil {
 		return exOK
 	}
@@ -178,6 +184,9 @@ func (p *prog) main(args []string) int {
 			continue
 		}
 		fmt.Fprintf(p.stderr, "postqueue: fatal: %s\n", line)
+		if p.log != nil {
+			p.log.FatalLine("%s", line)
+		}
 	}
 	return fe.status
 }
@@ -210,6 +219,9 @@ func (p *prog) run(args []string) error {
 	if p.cfg, err = ReadConfig(cfg); err != nil {
 		return err
 	}
+	// From here on, warnings and fatal errors also go to the mail log
+	// when postqueue may write there, as Postfix's postqueue logs them.
+	p.log, p.closeLog = maillog.OpenForCommand(p.cfg.MaillogFile, p.cfg.MaillogPrefixes, p.cfg.SyslogName, "postqueue")
 	if p.restore {
 		importEnv(p.cfg.ImportEnv, p.savedEnv, p.setgid)
 	}
@@ -230,6 +242,9 @@ func (p *prog) warnf(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fmt.Fprintf(p.stderr, "postqueue: warning: "+format+"\n", args...)
+	if p.log != nil {
+		p.log.Warning(format, args...)
+	}
 }
 
 func (p *prog) verbosef(format string, args ...any) {

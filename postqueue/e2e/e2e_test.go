@@ -240,6 +240,8 @@ func TestPostqueueUnprivilegedE2E(t *testing.T) {
 		!strings.HasPrefix(res.Stderr, "postqueue: warning: Mail system is down -- accessing queue directly (") {
 		t.Errorf("down, root: exit %d, stderr %q, listing:\n%s", res.Exit, res.Stderr, res.Stdout)
 	}
+	// As Postfix's postqueue, it logs its warnings to the mail log too.
+	in.WaitLog(`postern/postqueue\[\d+\]: warning: Mail system is down -- accessing queue directly`, 5*time.Second)
 	_, errs, st = asNobody("-f")
 	if st != 69 || errs != "postqueue: fatal: Cannot flush mail queue - mail system is down\n" {
 		t.Errorf("flush, down: exit %d, %q", st, errs)
