@@ -187,6 +187,9 @@ func (p *Pickup) submit(ctx context.Context, f *queue.File, uid int) error {
 		return err
 	}
 	p.log.Info("%s: uid=%d from=<%s>", sub.ID(), uid, f.Envelope.Sender)
+	// Out before cleanup's "message-id=" line for the same message, as in
+	// Postfix's log: the logger may be holding lines back (daemon.Run).
+	p.log.Flush()
 	return p.send(ctx, sub, f, uid)
 }
 

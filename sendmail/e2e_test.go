@@ -107,6 +107,24 @@ func sendmailT(t *testing.T, in *mtatest.Instance, sink *mtatest.Sink) {
 	}
 	in.WaitLog(`postern/pickup\[\d+\]: [0-9A-Za-z]+: uid=\d+ from=<alice>`, 5*time.Second)
 	in.WaitLog(`postern/cleanup\[\d+\]: [0-9A-Za-z]+: message-id=<[0-9A-Za-z]+@mx\.example\.test>`, 5*time.Second)
+	pickupLogsFirst(t, in, "alice")
+}
+
+// pickupLogsFirst checks the log's order for sender's message, as in
+// Postfix's: pickup's "uid= from=" line, then cleanup's "message-id=".
+func pickupLogsFirst(t *testing.T, in *mtatest.Instance, sender string) {
+	t.Helper()
+	in.WaitLog(`postern/cleanup\[\d+\]: [0-9A-Za-z]+: message-id=`, 5*time.Second)
+	logText, _ := os.ReadFile(in.LogFile)
+	pl := regexp.MustCompile(`postern/pickup\[\d+\]: ([0-9A-Za-z]+): uid=\d+ from=<` + regexp.QuoteMeta(sender) + `>`).FindSubmatchIndex(logText)
+	if pl == nil {
+		t.Fatalf("no pickup line for <%s> in the log", sender)
+	}
+	id := string(logText[pl[2]:pl[3]])
+	cl := regexp.MustCompile(`postern/cleanup\[\d+\]: ` + id + `: message-id=`).FindIndex(logText)
+	if cl == nil || cl[0] < pl[0] {
+		t.Errorf("cleanup's message-id line for %s is missing or comes before pickup's uid= line", id)
+	}
 }
 
 // With the mail system stopped the message waits in maildrop/ and goes
@@ -136,6 +154,7 @@ func TestSendmailMasterStopped(t *testing.T) {
 	if header(string(msgs[0].Data), "Subject") != "waiting" {
 		t.Errorf("got %q", msgs[0].Data)
 	}
+	pickupLogsFirst(t, in, "root")
 	mtatest.WaitFor(t, 5*time.Second, "maildrop emptied", func() bool {
 		_, err := os.Stat(files[0])
 		return os.IsNotExist(err)
