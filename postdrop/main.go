@@ -43,10 +43,7 @@ type Config struct {
 	MessageSizeLimit int64
 	SubmitUsers      []string // authorized_submit_users
 	PickupService    string
-	// Where the mail log is: postdrop's fatal errors go there too.
-	MaillogFile     string
-	MaillogPrefixes []string
-	SyslogName      string
+	Maillog          maillog.Place // where warnings and fatal errors are logged too
 }
 
 // Main runs postdrop with args and returns the exit status. Its
@@ -89,7 +86,7 @@ func run(args []string, mailConfig string, in io.Reader, out io.Writer) (err err
 	}
 	// Its fatal errors also go to the mail log when postdrop may write
 	// there, as Postfix's postdrop logs them.
-	if log, closeLog := maillog.OpenForCommand(cfg.MaillogFile, cfg.MaillogPrefixes, cfg.SyslogName, "postdrop"); log != nil {
+	if log, closeLog := maillog.OpenForCommand(cfg.Maillog, "postdrop"); log != nil {
 		defer closeLog()
 		defer func() {
 			if err != nil {
@@ -187,9 +184,7 @@ func readConfig(dir string) (*Config, error) {
 		MessageSizeLimit: r.Size("message_size_limit"),
 		SubmitUsers:      r.List("authorized_submit_users"),
 		PickupService:    r.String("pickup_service_name"),
-		MaillogFile:      r.String("maillog_file"),
-		MaillogPrefixes:  r.List("maillog_file_prefixes"),
-		SyslogName:       r.String("syslog_name"),
+		Maillog:          maillog.PlaceOf(r),
 	}
 	return cfg, r.Err()
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/postern-mta/postern/internal/config"
+	"github.com/postern-mta/postern/internal/maillog"
 	"github.com/postern-mta/postern/internal/proto"
 	"github.com/postern-mta/postern/queue"
 )
@@ -33,11 +34,7 @@ type Config struct {
 	// environment of an unprivileged caller.
 	ImportEnv []string
 
-	// Where the mail log is (maillog_file, maillog_file_prefixes,
-	// syslog_name): warnings and fatal errors go there too.
-	MaillogFile     string
-	MaillogPrefixes []string
-	SyslogName      string
+	Maillog maillog.Place // where warnings and fatal errors are logged too
 }
 
 // ReadConfig reads postqueue's parameters.
@@ -56,9 +53,7 @@ func ReadConfig(cfg *config.Config) (Config, error) {
 		FlushUsers:       r.List("authorized_flush_users"),
 		FastFlushDomains: r.List("fast_flush_domains"),
 		ImportEnv:        r.List("import_environment"),
-		MaillogFile:      r.String("maillog_file"),
-		MaillogPrefixes:  r.List("maillog_file_prefixes"),
-		SyslogName:       r.String("syslog_name"),
+		Maillog:          maillog.PlaceOf(r),
 	}
 	for _, p := range r.List("parent_domain_matches_subdomains") {
 		if p == "fast_flush_domains" {

@@ -221,7 +221,7 @@ func (p *prog) run(args []string) error {
 	}
 	// From here on, warnings and fatal errors also go to the mail log
 	// when postqueue may write there, as Postfix's postqueue logs them.
-	p.log, p.closeLog = maillog.OpenForCommand(p.cfg.MaillogFile, p.cfg.MaillogPrefixes, p.cfg.SyslogName, "postqueue")
+	p.log, p.closeLog = maillog.OpenForCommand(p.cfg.Maillog, "postqueue")
 	if p.restore {
 		importEnv(p.cfg.ImportEnv, p.savedEnv, p.setgid)
 	}

@@ -58,7 +58,7 @@ func Command() *cobra.Command {
 			// Opened before privileges are dropped: the mail log is
 			// root's.
 			var closeLog func()
-			cfg.Log, closeLog = maillog.OpenForCommand(logTo.file, logTo.prefixes, logTo.syslogName, "postsuper")
+			cfg.Log, closeLog = maillog.OpenForCommand(logTo, "postsuper")
 			defer closeLog()
 			fatal = func(err error) error {
 				if !errors.Is(err, errFatal) {
@@ -108,20 +108,12 @@ func Command() *cobra.Command {
 	return cmd
 }
 
-// logSettings say where the mail log is: maillog_file,
-// maillog_file_prefixes, syslog_name.
-type logSettings struct {
-	file       string
-	prefixes   []string
-	syslogName string
-}
-
 // loadConfig reads main.cf into a Config, with mail_owner, setgid_group
 // and the mail log's settings.
-func loadConfig(dir string) (Config, string, string, logSettings, error) {
+func loadConfig(dir string) (Config, string, string, maillog.Place, error) {
 	cfg, err := config.Load(dir)
 	if err != nil {
-		return Config{}, "", "", logSettings{}, err
+		return Config{}, "", "", maillog.Place{}, err
 	}
 	r := cfg.Reader()
 	qdir := r.String("queue_directory")
@@ -131,12 +123,12 @@ func loadConfig(dir string) (Config, string, string, logSettings, error) {
 		PickupPath:  proto.PublicPath(qdir, r.String("pickup_service_name")),
 	}
 	owner, group := r.String("mail_owner"), r.String("setgid_group")
-	logTo := logSettings{file: r.String("maillog_file"), prefixes: r.List("maillog_file_prefixes"), syslogName: r.String("syslog_name")}
+	logTo := maillog.PlaceOf(r)
 	if err := r.Err(); err != nil {
-		return Config{}, "", "", logSettings{}, err
+		return Config{}, "", "", maillog.Place{}, err
 	}
 	if !filepath.IsAbs(qdir) {
-		return Config{}, "", "", logSettings{}, fmt.Errorf("%s: queue_directory must be an absolute path: %q", cfg.File(), qdir)
+		return Config{}, "", "", maillog.Place{}, fmt.Errorf("%s: queue_directory must be an absolute path: %q", cfg.File(), qdir)
 	}
 	return c, owner, group, logTo, nil
 }

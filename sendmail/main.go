@@ -31,12 +31,8 @@ type Config struct {
 	VERPDelimiters    string
 	VERPFilter        string
 	MyOrigin          string
-	ConfigDirExplicit bool // -C was given: children get it too
-	// Where the mail log is (maillog_file, maillog_file_prefixes,
-	// syslog_name): sendmail's warnings and fatal errors go there too.
-	MaillogFile     string
-	MaillogPrefixes []string
-	SyslogName      string
+	ConfigDirExplicit bool          // -C was given: children get it too
+	Maillog           maillog.Place // where warnings and fatal errors are logged too
 }
 
 // Main runs sendmail with args (without the program name) and returns
@@ -69,7 +65,7 @@ func Main(args []string) int {
 	// From here on, what sendmail reports is also in the mail log when it
 	// can write there (syslog, or a maillog_file open to it), as
 	// Postfix's sendmail logs its warnings and fatal errors.
-	if l, closeLog := maillog.OpenForCommand(cfg.MaillogFile, cfg.MaillogPrefixes, cfg.SyslogName, "sendmail"); l != nil {
+	if l, closeLog := maillog.OpenForCommand(cfg.Maillog, "sendmail"); l != nil {
 		defer closeLog()
 		for _, w := range o.warnings {
 			l.Warning("%s", w)
@@ -188,9 +184,7 @@ func loadConfig(flag string) (*Config, error) {
 		VERPDelimiters:    r.String("default_verp_delimiters"),
 		VERPFilter:        r.String("verp_delimiter_filter"),
 		MyOrigin:          r.String("myorigin"),
-		MaillogFile:       r.String("maillog_file"),
-		MaillogPrefixes:   r.List("maillog_file_prefixes"),
-		SyslogName:        r.String("syslog_name"),
+		Maillog:           maillog.PlaceOf(r),
 	}
 	if err := r.Err(); err != nil {
 		return nil, err

@@ -179,7 +179,7 @@ func setup(command string, args []string) (*Env, error) {
 		// to the mail log when it can be opened, not to the user's
 		// terminal, as Postfix's do; else to standard error as before.
 		// The log closes when the process exits.
-		if l, _ := maillog.OpenForCommand(r.String("maillog_file"), r.List("maillog_file_prefixes"), r.String("syslog_name"), command); l != nil {
+		if l, _ := maillog.OpenForCommand(maillog.PlaceOf(r), command); l != nil {
 			env.Log = l
 		}
 	}
